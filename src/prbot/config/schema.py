@@ -1,0 +1,95 @@
+"""The ``.prbot.yml`` schema as pydantic models.
+
+Every model forbids unknown keys so a typo is an error (with a did-you-mean hint added by the
+loader) rather than a silently ignored setting. ``prbot config schema`` prints the JSON Schema
+generated from these models, so editors can validate and complete the file.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SeverityName = Literal["info", "warning", "error"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class ModelSettings(_Strict):
+    """Which model reviews, and how it is called."""
+
+    name: str | None = Field(
+        default=None,
+        description="LiteLLM model string (e.g. openai/gpt-4o-mini) or 'builtin'. "
+        "PRBOT_MODEL and --model override it.",
+    )
+    fallbacks: list[str] = Field(default_factory=list, description="Models tried in order if the first fails.")
+    api_base: str | None = Field(default=None, description="Base URL of an OpenAI-compatible or self-hosted endpoint.")
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+    timeout: float = Field(default=120.0, gt=0, description="Seconds allowed for one model call.")
+    max_retries: int = Field(default=2, ge=0, le=10, description="Transport retries per call (429/5xx/timeouts).")
+    context_tokens: int | None = Field(
+        default=None,
+        ge=1024,
+        description="Override the model's context window used to size chunks.",
+    )
+    max_output_tokens: int = Field(default=4096, ge=256)
+    concurrency: int = Field(default=4, ge=1, le=32, description="Chunks reviewed at once.")
+    budget_usd: float | None = Field(default=None, ge=0, description="Stop calling the model past this cost per run.")
+    max_tokens_per_run: int | None = Field(default=None, ge=1, description="Stop calling the model past this many tokens per run.")
+
+
+class PathInstructions(_Strict):
+    paths: list[str] = Field(description="Glob patterns the instructions apply to.")
+    instructions: str
+
+
+class BuiltinChecks(_Strict):
+    """Settings of the deterministic ``builtin`` reviewer."""
+
+    disable: list[str] = Field(default_factory=list, description="Rule ids to turn off, e.g. debug/print.")
+    debug_print_python: bool = Field(default=True, description="Flag print( in non-test Python files.")
+    large_file_lines: int = Field(default=1000, ge=1, description="An added file with more lines than this is flagged.")
+    todo_severity: SeverityName = "info"
+    test_globs: list[str] = Field(
+        default_factory=lambda: ["tests/**", "test/**", "**/test_*.py", "**/*_test.py", "**/*_test.go", "**/*.test.*", "**/*.spec.*", "**/__tests__/**", "spec/**"],
+        description="Paths that count as tests (for test-less change detection and print checks).",
+    )
+
+
+class ReviewSettings(_Strict):
+    """What is reviewed and how findings are reported."""
+
+    instructions: str | None = Field(default=None, description="Extra instructions for the model reviewer.")
+    path_instructions: list[PathInstructions] = Field(default_factory=list)
+    ignore: list[str] = Field(default_factory=list, description="Glob patterns of files never reviewed.")
+    use_default_excludes: bool = Field(default=True, description="Skip lock files, vendored and generated files.")
+    max_comments: int = Field(default=30, ge=0, description="Inline comments at most; the rest go to the summary.")
+    min_severity: SeverityName = Field(default="info", description="Findings below this are dropped.")
+    builtin: BuiltinChecks = Field(default_factory=BuiltinChecks)
+    max_file_bytes: int = Field(default=2_000_000, ge=1, description="Files whose diff is larger are skipped.")
+
+
+class AuditSettings(_Strict):
+    """Where the audit trail is written."""
+
+    enabled: bool = True
+    dir: str = Field(default=".prbot/runs", description="Folder for one JSON record per run.")
+    db: str = Field(default=".prbot/audit.db", description="SQLite database of runs, events and model calls.")
+
+
+class PrbotConfig(_Strict):
+    """Top level of ``.prbot.yml``."""
+
+    version: Literal[1] = 1
+    model: ModelSettings = Field(default_factory=ModelSettings)
+    review: ReviewSettings = Field(default_factory=ReviewSettings)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
+    # The rule pipeline has its own schema (rules/); kept as raw data until it is parsed there.
+    labels: dict[str, Any] = Field(default_factory=dict, description="Label definitions.")
+    rules: list[dict[str, Any]] = Field(default_factory=list, description="Ordered rule pipeline.")
+    notify: dict[str, Any] = Field(default_factory=dict, description="Notification channels.")
+    permissions: dict[str, Any] = Field(default_factory=dict, description="Who may trigger commands and protected actions.")
