@@ -66,6 +66,8 @@ class ConfigError(PrbotError):
         self.file = file
         self.line = line
         self.key = key
+        #: Every problem found, one line each (``prbot config validate`` prints them all).
+        self.details: list[str] = []
 
 
 class DiffError(PrbotError):
