@@ -52,3 +52,6 @@ def git_repo(tmp_path: Path) -> Path:
     git(repo, "add", ".")
     git(repo, "commit", "-q", "-m", "initial")
     return repo
+
+
+from tests.fakes.openai_server import fake_model  # noqa: E402,F401  (fixture shared by every test dir)

@@ -27,7 +27,6 @@ from prbot.audit.chain import (
     VerifyReport,
     canonical_json,
     make_row,
-    verify_rows,
 )
 from prbot.errors import AuditError
 from prbot.models import ModelCall
@@ -41,14 +40,16 @@ _NETWORK_FS = frozenset(
     {"nfs", "nfs4", "cifs", "smb", "smb2", "smb3", "smbfs", "afs", "9p", "ceph", "glusterfs",
      "fuse.sshfs", "fuse.glusterfs", "fuse.s3fs", "fuse.gcsfuse", "lustre", "gpfs", "davfs"}
 )  # fmt: skip
-_RUN_FIELDS = (
+RUN_FIELDS = (
     "run_id", "started_at", "command", "actor", "platform", "target", "base_ref", "base_sha",
     "head_sha", "config_hash", "model", "dry_run", "prbot_version",
 )  # fmt: skip
-_CALL_FIELDS = (
+CALL_FIELDS = (
     "model", "prompt_tokens", "completion_tokens", "cost_usd", "latency_ms", "cache_hit", "error",
     "purpose",
 )  # fmt: skip
+#: The ``events`` columns in :class:`~prbot.audit.chain.EventRow` field order.
+EVENT_COLUMNS = "seq, run_id, ts, kind, payload, prev_hash, hash"
 
 _TABLES = (
     """CREATE TABLE runs (run_id TEXT PRIMARY KEY, started_at TEXT NOT NULL, command TEXT NOT NULL,
@@ -68,7 +69,7 @@ _TABLES = (
 )
 #: Append-only guards. They stop accidents (a stray UPDATE), not someone who owns the file:
 #: that is what :meth:`AuditStore.verify` is for.
-_TRIGGERS = {
+TRIGGERS = {
     "events_no_update": "BEFORE UPDATE ON events",
     "events_no_delete": "BEFORE DELETE ON events",
     "model_calls_no_update": "BEFORE UPDATE ON model_calls",
@@ -246,7 +247,7 @@ class AuditStore:
                 # Statement by statement: executescript() would commit our transaction first.
                 for statement in _TABLES:
                     conn.execute(statement)
-                for name, when in _TRIGGERS.items():
+                for name, when in TRIGGERS.items():
                     conn.execute(
                         f"CREATE TRIGGER {name} {when} "
                         "BEGIN SELECT RAISE(ABORT, 'the prbot audit log is append-only'); END"
@@ -287,7 +288,7 @@ class AuditStore:
                     seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
                     row = make_row(seq, prev, run_id, kind, utc_timestamp(), payload)
                     conn.execute(
-                        f"INSERT INTO events ({_EVENT_COLUMNS}) {_values(7)}", astuple(row)
+                        f"INSERT INTO events ({EVENT_COLUMNS}) {_values(7)}", astuple(row)
                     )
                     if side is not None:
                         side(conn, row)
@@ -313,10 +314,10 @@ class AuditStore:
 
         def side(conn: sqlite3.Connection, row: EventRow) -> None:
             d = row.payload_dict()
-            values = [int(d[k]) if k == "cache_hit" else d[k] for k in _CALL_FIELDS]
+            values = [int(d[k]) if k == "cache_hit" else d[k] for k in CALL_FIELDS]
             conn.execute(
-                f"INSERT INTO model_calls (seq, run_id, {', '.join(_CALL_FIELDS)}) "
-                f"{_values(2 + len(_CALL_FIELDS))}",
+                f"INSERT INTO model_calls (seq, run_id, {', '.join(CALL_FIELDS)}) "
+                f"{_values(2 + len(CALL_FIELDS))}",
                 (row.seq, run_id, *values),
             )
 
@@ -328,10 +329,10 @@ class AuditStore:
 
         def side(conn: sqlite3.Connection, row: EventRow) -> None:
             d = row.payload_dict()
-            values = [int(d[k]) if k == "dry_run" else d[k] for k in _RUN_FIELDS]
+            values = [int(d[k]) if k == "dry_run" else d[k] for k in RUN_FIELDS]
             try:
                 conn.execute(
-                    f"INSERT INTO runs ({', '.join(_RUN_FIELDS)}) {_values(len(_RUN_FIELDS))}",
+                    f"INSERT INTO runs ({', '.join(RUN_FIELDS)}) {_values(len(RUN_FIELDS))}",
                     values,
                 )
             except sqlite3.IntegrityError:
@@ -405,7 +406,7 @@ class AuditStore:
             GROUP BY r.run_id ORDER BY r.started_at DESC, r.run_id DESC LIMIT ?""",
             (int(limit),),
         )
-        return [_run_dict(row) for row in rows]
+        return [run_dict(row) for row in rows]
 
     def get_run(self, run_id_or_prefix: str) -> dict[str, Any] | None:
         """One run with its events and model calls, by full id or unique prefix.
@@ -427,9 +428,9 @@ class AuditStore:
             )
         if not rows:
             return None
-        run = _run_dict(rows[0])
+        run = run_dict(rows[0])
         events = self._query(
-            f"SELECT {_EVENT_COLUMNS} FROM events WHERE run_id = ? ORDER BY seq", (run["run_id"],)
+            f"SELECT {EVENT_COLUMNS} FROM events WHERE run_id = ? ORDER BY seq", (run["run_id"],)
         )
         run["events"] = [EventRow(*e).to_dict() for e in events]
         calls = self._query(
@@ -441,47 +442,25 @@ class AuditStore:
     # -- verification ----------------------------------------------------------------------
 
     def verify(self, anchors: Iterable[tuple[int, str]] = ()) -> VerifyReport:
-        """Check the whole database: SQLite integrity, the chain, anchors and the side tables.
+        """Check the whole database: see :func:`prbot.audit.verify.verify_database`.
 
-        ``runs`` and ``model_calls`` are not chained themselves, so each of their rows is compared
-        with the chained event it was written with: an edit there is reported too.
+        The lock keeps other threads of this process off the connection while the check reads
+        one snapshot; other processes keep appending and are simply not seen.
         """
+        # Imported here: the verifier reads this module's schema, so it imports us.
+        from prbot.audit.verify import verify_database
+
         with self._lock:
-            conn = self._db()
-            try:
-                conn.execute("BEGIN")  # one consistent snapshot while others keep appending
-                try:
-                    return self._verify(conn, anchors)
-                finally:
-                    conn.execute("ROLLBACK")
-            except sqlite3.DatabaseError as exc:
-                return VerifyReport(problems=[f"database unreadable: {exc}"])
+            return verify_database(self._db(), anchors)
 
-    def _verify(self, conn: sqlite3.Connection, anchors: Iterable[tuple[int, str]]) -> VerifyReport:
-        problems = [
-            f"sqlite integrity_check: {r[0]}"
-            for r in conn.execute("PRAGMA integrity_check(20)")
-            if r[0] != "ok"
-        ]
-        present = {
-            r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='trigger'")
-        }
-        problems += [f"append-only trigger {t} is missing" for t in _TRIGGERS if t not in present]
-        rows = conn.execute(f"SELECT {_EVENT_COLUMNS} FROM events ORDER BY seq")
-        report = verify_rows((tuple(r) for r in rows), anchors)
-        report.problems[:0] = problems
-        report.problems += _check_runs(conn) + _check_model_calls(conn)
-        return report
-
-
-_EVENT_COLUMNS = "seq, run_id, ts, kind, payload, prev_hash, hash"
 
 
 def _values(n: int) -> str:
     return f"VALUES ({', '.join('?' * n)})"
 
 
-def _run_dict(row: sqlite3.Row) -> dict[str, Any]:
+def run_dict(row: sqlite3.Row) -> dict[str, Any]:
+    """A ``runs`` row with the types it was written with (SQLite keeps bools and JSON as text)."""
     d = dict(row)
     d["dry_run"] = bool(d["dry_run"])
     if d["summary"] is not None:
@@ -489,68 +468,3 @@ def _run_dict(row: sqlite3.Row) -> dict[str, Any]:
             d["summary"] = json.loads(d["summary"])
     return d
 
-
-def _payload(text: str | None) -> dict[str, Any] | None:
-    try:
-        value = json.loads(text) if text is not None else None
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) or value is None else {}
-
-
-def _check_runs(conn: sqlite3.Connection) -> list[str]:
-    """Each ``runs`` row must equal what its ``run_started``/``run_finished`` events say."""
-    problems: list[str] = []
-    for row in conn.execute(
-        """SELECT r.*, s.payload AS started, f.payload AS finished FROM runs r
-        LEFT JOIN events s ON s.run_id = r.run_id AND s.kind = 'run_started'
-        LEFT JOIN events f ON f.run_id = r.run_id AND f.kind = 'run_finished'
-        ORDER BY r.run_id"""
-    ):
-        run, rid = _run_dict(row), row["run_id"]
-        started, finished = _payload(row["started"]), _payload(row["finished"])
-        if started is None:
-            problems.append(f"run {rid}: no run_started event in the chain")
-            continue
-        expected = {f: started.get(f) for f in _RUN_FIELDS}
-        ending = finished or {}
-        expected.update(
-            {f: ending.get(f) for f in ("outcome", "exit_code", "finished_at", "summary")}
-        )
-        changed = [f for f, value in expected.items() if run[f] != value]
-        if changed:
-            problems.append(
-                f"run {rid}: {', '.join(changed)} differ from the chained events (runs row changed?)"
-            )
-    orphans = conn.execute(
-        "SELECT run_id FROM events WHERE kind = 'run_started' "
-        "AND run_id NOT IN (SELECT run_id FROM runs) ORDER BY seq"
-    )
-    return problems + [f"run {r[0]}: row missing from the runs table" for r in orphans]
-
-
-def _check_model_calls(conn: sqlite3.Connection) -> list[str]:
-    """Each ``model_calls`` row must equal the payload of the ``model_call`` event it was written with."""
-    problems: list[str] = []
-    for row in conn.execute(
-        "SELECT m.*, e.run_id AS event_run, e.kind AS event_kind, e.payload AS event_payload "
-        "FROM model_calls m LEFT JOIN events e ON e.seq = m.seq ORDER BY m.seq"
-    ):
-        if row["event_kind"] != "model_call":
-            problems.append(
-                f"model call {row['seq']}: no model_call event with that seq in the chain"
-            )
-            continue
-        chained = _payload(row["event_payload"]) or {}
-        actual = {**dict(row), "cache_hit": bool(row["cache_hit"])}
-        if row["event_run"] != row["run_id"] or any(
-            actual[f] != chained.get(f) for f in _CALL_FIELDS
-        ):
-            problems.append(
-                f"model call {row['seq']}: differs from its chained event (model_calls row changed?)"
-            )
-    orphans = conn.execute(
-        "SELECT seq FROM events WHERE kind = 'model_call' "
-        "AND seq NOT IN (SELECT seq FROM model_calls) ORDER BY seq"
-    )
-    return problems + [f"event {r[0]}: its model_calls row is missing" for r in orphans]

@@ -53,7 +53,8 @@ def _git_bytes(repo, *args: str, ok_codes: tuple[int, ...] = (0,)) -> bytes:
             stdout_as_string=False,
             with_extended_output=True,
             with_exceptions=False,
-            env={"LC_ALL": "C", "GIT_PAGER": "cat", "GIT_EXTERNAL_DIFF": ""},
+            strip_newline_in_stdout=False,
+            env={"LC_ALL": "C", "GIT_PAGER": "cat"},
         )
     except git.GitCommandNotFound:
         raise GitError("git is not installed or not on PATH", hint="install git") from None
@@ -140,10 +141,12 @@ def local_diff(
 def _untracked_diff(repo) -> bytes:
     names = _git_bytes(repo, "ls-files", "--others", "--exclude-standard", "-z").split(b"\0")
     parts: list[bytes] = []
-    for raw in [n for n in names if n][:MAX_UNTRACKED]:
+    # prbot's own audit folder is output, not part of the change.
+    wanted = [n for n in names if n and not n.startswith(b".prbot/")]
+    for raw in wanted[:MAX_UNTRACKED]:
         name = os.fsdecode(raw)
         parts.append(
-            _git_bytes(repo, "diff", "--no-color", "--no-index", "--", os.devnull, name, ok_codes=(0, 1))
+            _git_bytes(repo, "diff", "--no-color", "--no-ext-diff", "--no-textconv", "--src-prefix=a/", "--dst-prefix=b/", "--no-index", "--", os.devnull, name, ok_codes=(0, 1))
         )
     return b"".join(parts)
 
