@@ -73,10 +73,14 @@ class _Code:
                 lambda: f"for {self._w()} in self.{self._w()}s:",
                 lambda: f"{self._w()}s.append({self._w()}[{self._n()}])",
                 lambda: f'logger.debug("{self._w()} %s for %s", {self._w()}, {self._w()})',
-                lambda: f"def {self._w()}_{self._w()}(self, {self._w()}: int = {self._n()}) -> dict[str, int]:",
+                lambda: (
+                    f"def {self._w()}_{self._w()}(self, {self._w()}: int = {self._n()}) -> dict[str, int]:"
+                ),
                 lambda: f'raise ValueError(f"bad {self._w()}: {{{self._w()}!r}}")',
                 lambda: f"with self._{self._w()}_lock:",
-                lambda: f"{self._w()} = [x.{self._w()} for x in {self._w()}s if x.{self._w()} > {self._n()}]",
+                lambda: (
+                    f"{self._w()} = [x.{self._w()} for x in {self._w()}s if x.{self._w()} > {self._n()}]"
+                ),
                 lambda: f'"""Return the {self._w()} of each {self._w()}, oldest first."""',
                 lambda: "",
             ),
@@ -85,7 +89,9 @@ class _Code:
                 lambda: f"if (!{self._w()}) {{",
                 lambda: f"return {self._w()}.map((x) => x.{self._w()} * {self._n()});",
                 lambda: "}",
-                lambda: f"export function {self._w()}{self._w().title()}({self._w()}: number): string {{",
+                lambda: (
+                    f"export function {self._w()}{self._w().title()}({self._w()}: number): string {{"
+                ),
                 lambda: f"this.{self._w()}.set({self._q()}, {{ {self._w()}: {self._n()} }});",
                 lambda: f"throw new Error(`invalid {self._w()}: ${{{self._w()}}}`);",
                 lambda: f"let {self._w()}Count = {self._w()}.length - {self._n()};",
@@ -98,7 +104,9 @@ class _Code:
                 lambda: f'return nil, fmt.Errorf("load {self._w()}: %w", err)',
                 lambda: "}",
                 lambda: f"for _, {self._w()} := range {self._w()}s {{",
-                lambda: f"func (s *Service) {self._w().title()}{self._w().title()}(ctx context.Context, id int64) error {{",
+                lambda: (
+                    f"func (s *Service) {self._w().title()}{self._w().title()}(ctx context.Context, id int64) error {{"
+                ),
                 lambda: f"{self._w()} := make([]int, 0, {self._n()})",
                 lambda: f"// {self._w().title()} returns the {self._w()} for the {self._w()}.",
                 lambda: "",

@@ -28,12 +28,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _gen import generate_diff  # noqa: E402
+from _gen import generate_diff
 
-from prbot.app.review import ReviewOptions, run_review  # noqa: E402
-from prbot.diff.filters import filter_diff  # noqa: E402
-from prbot.diff.parse import parse_diff  # noqa: E402
-from prbot.review.builtin import builtin_review  # noqa: E402
+from prbot.app.review import ReviewOptions, run_review
+from prbot.diff.filters import filter_diff
+from prbot.diff.parse import parse_diff
+from prbot.review.builtin import builtin_review
 
 TARGET_LINES = 100_000
 TARGET_SECONDS = 3.0
@@ -136,7 +136,15 @@ def measure(lines: int, repeat: int, workdir: Path, seed: int = 1) -> Row:
     for _ in range(repeat):
         cwd = workdir / f"e2e-{lines}-{next(runs)}"
         cwd.mkdir()
-        argv = [*prbot_command(), "review", "--diff", str(diff_file), "--json", "--model", "builtin"]
+        argv = [
+            *prbot_command(),
+            "review",
+            "--diff",
+            str(diff_file),
+            "--json",
+            "--model",
+            "builtin",
+        ]
         elapsed, child_rss, code, text = _run_child(argv, cwd)
         e2e_times.append(elapsed)
         rss = max(rss, child_rss)
@@ -173,10 +181,13 @@ def format_row(r: Row) -> str:
     )
 
 
-def _sizes(values: Sequence[str]) -> list[int]:
-    sizes = [int(v.replace("_", "")) for item in values for v in item.split(",") if v.strip()]
+def _sizes(parser: argparse.ArgumentParser, values: Sequence[str]) -> list[int]:
+    try:
+        sizes = [int(v.replace("_", "")) for item in values for v in item.split(",") if v.strip()]
+    except ValueError:
+        sizes = []
     if not sizes or min(sizes) < 1:
-        raise argparse.ArgumentTypeError("sizes must be positive integers")
+        parser.error(f"--sizes takes positive integers, got {' '.join(values)!r}")
     return sizes
 
 
@@ -189,7 +200,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure (median shown)")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
-    sizes = _sizes(args.sizes)
+    sizes = _sizes(parser, args.sizes)
     repeat = max(1, args.repeat)
 
     print(
@@ -210,7 +221,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if at_target:
         e2e = at_target[0].end_to_end_s
         verdict = "PASS" if e2e < TARGET_SECONDS and not at_target[0].e2e_error else "FAIL"
-        print(f"target: {TARGET_LINES} lines end to end < {TARGET_SECONDS} s: {verdict} ({e2e:.2f} s)")
+        print(
+            f"target: {TARGET_LINES} lines end to end < {TARGET_SECONDS} s: {verdict} ({e2e:.2f} s)"
+        )
     else:
         print(f"target: {TARGET_LINES} lines end to end < {TARGET_SECONDS} s: not measured")
     return 0

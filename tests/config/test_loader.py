@@ -143,3 +143,18 @@ def test_few_aliases_are_fine() -> None:
         "review:\n  ignore: &ign ['docs/**']\n  builtin:\n    test_globs: *ign\n", source=".prbot.yml"
     )
     assert loaded.config.review.builtin.test_globs == ["docs/**"]
+
+
+def test_rule_conditions_are_checked_at_load_time() -> None:
+    text = "version: 1\nrules:\n  - name: docs\n    if:\n      - \"#files<=5\"\n      - \"autor=bob\"\n"
+    err = _err(text)
+    assert err.file == ".prbot.yml" and err.line == 4
+    assert "rule 'docs'" in err.message
+    assert "author" in (err.hint or "") + err.message
+    ok = parse_config_text(text.replace("autor", "author"), source=".prbot.yml")
+    assert len(ok.config.rules) == 1
+
+
+def test_duration_without_unit_is_a_config_error() -> None:
+    err = _err("version: 1\nrules:\n  - name: old\n    if: ['age>7']\n")
+    assert "unit" in (err.message + (err.hint or "")).lower()

@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+import random
+import string
+
 from prbot.diff.model import Diff, DiffLine, FileDiff, FileStatus, Hunk
 from prbot.models import Finding, Severity
-from prbot.review.llm_reviewer import anchor_findings
+from prbot.review.anchor import anchor_findings
+from prbot.review.secrets import placeholder
 from tests.llm.conftest import file_diff
 
 
@@ -91,3 +95,44 @@ def test_ranges_must_stay_inside_one_hunk() -> None:
 def test_existing_anchor_is_kept() -> None:
     inline, _ = anchor_findings([_f("app.py", 11, anchor="custom")], _diff())
     assert inline[0].anchor == "custom"
+
+
+def test_anchor_from_a_line_with_a_secret_does_not_repeat_the_secret() -> None:
+    # Assembled at run time so this file holds nothing a secret scanner would take for a key.
+    rng = random.Random("anchor")
+    token = (
+        "gh" + "p_" + "".join(rng.choice(string.ascii_letters + string.digits) for _ in range(36))
+    )
+    key_body = "".join(rng.choice(string.ascii_letters + string.digits + "+/") for _ in range(64))
+    dashes = "-" * 5
+    diff = Diff(
+        files=[
+            file_diff(
+                "deploy.py",
+                [
+                    (" ", "import os"),
+                    ("+", f'TOKEN = "{token}"'),
+                    ("+", "KEY = '''"),
+                    ("+", f"{dashes}BEGIN RSA PRIVATE KEY{dashes}"),
+                    ("+", key_body),
+                    ("+", f"{dashes}END RSA PRIVATE KEY{dashes}"),
+                    ("+", "'''"),
+                ],
+            )
+        ]
+    )
+    # A model finding carries no anchor of its own; line 5 is key material that no scan of that
+    # line alone would recognise as a secret.
+    lines = [1, 2, 5, 7]
+    inline, summary = anchor_findings([_f("deploy.py", n) for n in lines], diff)
+    assert summary == []
+    assert [f.line for f in inline] == lines
+    clean_before, token_anchor, key_anchor, clean_after = (f.anchor for f in inline)
+    # lines without a secret keep their text, also after a redacted block of several lines
+    assert (clean_before, clean_after) == ("import os", "'''")
+    assert token not in token_anchor and token[4:] not in token_anchor
+    assert token_anchor == f'TOKEN = "{placeholder("github-token", token)}"'
+    assert key_body not in key_anchor and key_anchor.startswith("[REDACTED:private-key:")
+    # the same line gives the same anchor, so the finding keeps its identity across runs
+    again, _ = anchor_findings([_f("deploy.py", 2)], diff)
+    assert again[0].fingerprint == inline[1].fingerprint

@@ -10,7 +10,8 @@ import time
 import pytest
 
 from prbot.errors import ExitCode, ModelError
-from prbot.llm.client import LLMClient, ModelCallError, key_var, missing_key
+from prbot.llm.client import LLMClient, ModelCallError
+from prbot.llm.providers import key_var, missing_key
 from prbot.review.model_output import REVIEW_JSON_SCHEMA
 from tests.fakes.openai_server import FakeModelServer
 from tests.llm.conftest import FAKE_KEY, MODEL, model_settings
@@ -40,7 +41,7 @@ def _fail(client: LLMClient, **kw: object) -> ModelCallError:
 def test_litellm_is_imported_lazily_offline_and_quietly() -> None:
     code = (
         "import json, os, sys\n"
-        "import prbot.llm.client as c, prbot.review.llm_reviewer\n"
+        "import prbot.llm.client as c, prbot.llm.providers, prbot.review.llm_reviewer\n"
         "before = 'litellm' in sys.modules\n"
         "lib = c.load_litellm()\n"
         "n = c.LLMClient(c.ModelSettings(), 'openai/gpt-4o-mini').count_tokens('hello world')\n"

@@ -11,7 +11,6 @@ from prbot.rules.conditions import (
     AllOf,
     AnyOf,
     ConditionSyntaxError,
-    Glob,
     Leaf,
     Not,
     TeamRef,
@@ -19,6 +18,7 @@ from prbot.rules.conditions import (
     parse_condition,
     parse_conditions,
 )
+from prbot.rules.patterns import Glob
 
 
 def leaf(text: str) -> Leaf:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from prbot.rules.conditions import PatternError, compile_glob, compile_regex
+from prbot.rules.patterns import PatternError, compile_glob, compile_regex
 
 
 @pytest.mark.parametrize(

@@ -161,6 +161,7 @@ def run_review(opts: ReviewOptions, *, progress: Progress | None = None, stdin: 
             ignore=cfg.review.ignore,
             exclude=opts.exclude,
             use_default_excludes=cfg.review.use_default_excludes,
+            max_file_lines=cfg.review.max_file_lines,
         )
         skipped = [*parse_skipped, *filter_skipped]
         for s in skipped:
@@ -312,7 +313,7 @@ def _model_review(choice: ModelChoice, cfg, reviewed: Diff, change: ChangeInfo, 
 
 
 def _merge(result: ReviewResult, builtin: list[Finding], model: list[Finding], diff: Diff, min_severity: str, max_comments: int) -> None:
-    from prbot.review.llm_reviewer import anchor_findings
+    from prbot.review.anchor import anchor_findings
 
     floor = Severity(min_severity)
     seen: set[tuple[str, int | None, str]] = set()
@@ -363,4 +364,6 @@ def _finish(opts: ReviewOptions, recorder, result: ReviewResult, change: ChangeI
     doc = outcome.to_document()
     outcome.audit_json = recorder.finish(outcome="error" if error else ("nothing-to-review" if empty else verdict), exit_code=int(code), result=doc)
     outcome.audit_db = recorder.db_path
+    # Problems with the audit itself (database locked, disk full) must be visible, not just logged.
+    result.warnings.extend(f"audit: {p}" for p in recorder.problems)
     return outcome

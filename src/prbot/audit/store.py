@@ -287,9 +287,7 @@ class AuditStore:
                     ).fetchone()
                     seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
                     row = make_row(seq, prev, run_id, kind, utc_timestamp(), payload)
-                    conn.execute(
-                        f"INSERT INTO events ({EVENT_COLUMNS}) {_values(7)}", astuple(row)
-                    )
+                    conn.execute(f"INSERT INTO events ({EVENT_COLUMNS}) {_values(7)}", astuple(row))
                     if side is not None:
                         side(conn, row)
                     conn.execute("COMMIT")
@@ -454,7 +452,6 @@ class AuditStore:
             return verify_database(self._db(), anchors)
 
 
-
 def _values(n: int) -> str:
     return f"VALUES ({', '.join('?' * n)})"
 
@@ -467,4 +464,3 @@ def run_dict(row: sqlite3.Row) -> dict[str, Any]:
         with contextlib.suppress(ValueError):
             d["summary"] = json.loads(d["summary"])
     return d
-

@@ -56,18 +56,19 @@ def main() -> None:
 
 
 def _run() -> None:
-    import click
-
     try:
         rv = app(standalone_mode=False)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         raise SystemExit(exc.exit_code) from None
-    except click.exceptions.Abort:
+    except typer.Abort:
         raise KeyboardInterrupt from None
-    except click.ClickException as exc:
-        # Usage errors: one line, exit 2 (click's own convention matches ours).
-        from prbot.cli.errors import error_line
+    except Exception as exc:
+        # Click-style usage errors (unknown command, bad option): one line, exit 2. Recognised by
+        # shape, because typer may ship its own copy of click.
+        if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
+            from prbot.cli.errors import error_line
 
-        error_line(exc.format_message())
-        raise SystemExit(2) from None
+            error_line(exc.format_message())
+            raise SystemExit(2) from None
+        raise
     raise SystemExit(rv if isinstance(rv, int) else 0)

@@ -104,7 +104,24 @@ def parse_config_text(data: bytes | str, *, source: str = "<config>", path: Path
         cfg = PrbotConfig.model_validate(obj)
     except ValidationError as exc:
         raise _first_error(exc, source, lines) from None
+    _check_rule_conditions(cfg, source, lines)
     return LoadedConfig(cfg, path, hashlib.sha256(raw).hexdigest(), lines)
+
+
+def _check_rule_conditions(cfg: PrbotConfig, source: str, lines: dict[tuple[str | int, ...], int]) -> None:
+    """Parse every rule's ``if:`` now, so a bad condition fails validation, not a later run."""
+    if not cfg.rules:
+        return
+    from prbot.rules.conditions import ConditionSyntaxError, parse_conditions
+
+    for i, rule in enumerate(cfg.rules):
+        name = rule.get("name") if isinstance(rule, dict) else None
+        where = f"rule {name!r}" if name else f"rules[{i}]"
+        try:
+            parse_conditions(rule.get("if", []) if isinstance(rule, dict) else rule, where=where)
+        except ConditionSyntaxError as exc:
+            line = _nearest_line(("rules", i, "if"), lines)
+            raise ConfigError(f"{where}: {exc.message}", file=source, line=line, key=f"rules.{i}.if", hint=exc.hint) from None
 
 
 def _compose(text: str, source: str) -> yaml.Node | None:

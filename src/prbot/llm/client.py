@@ -28,75 +28,25 @@ from typing import Any
 
 from prbot.config.schema import ModelSettings
 from prbot.errors import ModelError
+from prbot.llm.providers import (
+    base_url_from_env,
+    is_connection_error,
+    is_missing_key,
+    key_var,
+    one_line,
+    provider_of,
+    says_unknown_model,
+    strip_prefix,
+)
+from prbot.llm.providers import missing_key as missing_key  # re-exported: app/review.py uses it
 from prbot.models import ModelCall
 
 DEFAULT_CONTEXT_TOKENS = 8192
-_MAX_ERROR_CHARS = 200
 _BACKOFF_BASE = 0.5
 _BACKOFF_MAX = 8.0
 
 _lock = threading.Lock()
 _litellm: Any = None
-
-#: The usual key variable(s) of each provider; the first one is the name we tell the user to set.
-_KEY_VARS: dict[str, tuple[str, ...]] = {
-    "openai": ("OPENAI_API_KEY",),
-    "text-completion-openai": ("OPENAI_API_KEY",),
-    "anthropic": ("ANTHROPIC_API_KEY",),
-    "gemini": ("GEMINI_API_KEY", "GOOGLE_API_KEY"),
-    "azure": ("AZURE_API_KEY", "AZURE_OPENAI_API_KEY"),
-    "azure_ai": ("AZURE_AI_API_KEY",),
-    "mistral": ("MISTRAL_API_KEY",),
-    "codestral": ("CODESTRAL_API_KEY",),
-    "groq": ("GROQ_API_KEY",),
-    "cohere": ("COHERE_API_KEY", "CO_API_KEY"),
-    "cohere_chat": ("COHERE_API_KEY", "CO_API_KEY"),
-    "deepseek": ("DEEPSEEK_API_KEY",),
-    "openrouter": ("OPENROUTER_API_KEY",),
-    "together_ai": ("TOGETHERAI_API_KEY", "TOGETHER_AI_API_KEY", "TOGETHER_API_KEY"),
-    "fireworks_ai": ("FIREWORKS_AI_API_KEY", "FIREWORKS_API_KEY"),
-    "perplexity": ("PERPLEXITYAI_API_KEY", "PERPLEXITY_API_KEY"),
-    "xai": ("XAI_API_KEY",),
-    "cerebras": ("CEREBRAS_API_KEY",),
-    "deepinfra": ("DEEPINFRA_API_KEY",),
-    "huggingface": ("HUGGINGFACE_API_KEY", "HF_TOKEN"),
-    "nvidia_nim": ("NVIDIA_NIM_API_KEY",),
-}
-
-#: Variables that point a provider at another endpoint (a proxy or a self-hosted server).
-_BASE_VARS: dict[str, tuple[str, ...]] = {
-    "openai": ("OPENAI_BASE_URL", "OPENAI_API_BASE"),
-    "anthropic": ("ANTHROPIC_BASE_URL", "ANTHROPIC_API_BASE"),
-    "gemini": ("GEMINI_API_BASE",),
-    "azure": ("AZURE_API_BASE",),
-}
-
-#: Provider of a model string without a ``provider/`` prefix, by the name's usual start.
-_BARE_PREFIXES: tuple[tuple[str, str], ...] = (
-    ("gpt-", "openai"),
-    ("chatgpt", "openai"),
-    ("o1", "openai"),
-    ("o3", "openai"),
-    ("o4", "openai"),
-    ("claude", "anthropic"),
-    ("gemini", "gemini"),
-    ("mistral", "mistral"),
-    ("codestral", "mistral"),
-)
-
-# Credential-shaped strings scrubbed from error text. This module sits below review/ and cannot
-# use its secret scanner; these patterns plus the literal key values cover what a provider echoes.
-_CREDENTIAL_PATTERNS = re.compile(
-    r"(?:\b(?:sk|pk|rk)-[A-Za-z0-9_\-]{6,}"
-    r"|\b(?:AKIA|ASIA)[A-Z0-9]{16}\b"
-    r"|\bgh[pousr]_[A-Za-z0-9]{20,}"
-    r"|\bgithub_pat_\w{20,}"
-    r"|\bglpat-[A-Za-z0-9_\-]{16,}"
-    r"|\bxox[abprs]-[A-Za-z0-9\-]{10,}"
-    r"|\bAIza[0-9A-Za-z_\-]{30,}"
-    r"|(?i:bearer)\s+[A-Za-z0-9._\-~+/=]{8,}"
-    r"|(?i:api[_-]?key)[\"']?\s*[:=]\s*[\"']?[A-Za-z0-9._\-]{8,})"
-)
 
 
 def _tokenizer_dir() -> str | None:
@@ -141,57 +91,6 @@ def load_litellm() -> Any:
                 logging.getLogger(logger_name).setLevel(logging.CRITICAL)
         _litellm = litellm
         return litellm
-
-
-def provider_of(model: str) -> str | None:
-    """The provider part of a LiteLLM model string, guessed for bare names; None if unknown."""
-    name = model.strip()
-    if "/" in name:
-        return name.split("/", 1)[0].lower()
-    lower = name.lower()
-    for prefix, provider in _BARE_PREFIXES:
-        if lower.startswith(prefix):
-            return provider
-    return None
-
-
-def key_var(model: str) -> str | None:
-    """The environment variable that usually holds the key for ``model``'s provider."""
-    names = _KEY_VARS.get(provider_of(model) or "")
-    return names[0] if names else None
-
-
-def missing_key(model: str, *, api_base: str | None = None) -> str | None:
-    """The key variable to set when the provider's key is absent, else None.
-
-    Self-hosted and proxied endpoints often need no key, so an explicit ``api_base`` or the
-    provider's own base-URL variable means "don't ask for a key". Unknown providers (ollama,
-    bedrock, vertex_ai, …) have credential chains we cannot check cheaply: None too.
-    """
-    provider = provider_of(model)
-    names = _KEY_VARS.get(provider or "")
-    if not names or api_base:
-        return None
-    if any(os.environ.get(v) for v in _BASE_VARS.get(provider or "", ())):
-        return None
-    if any(os.environ.get(v) for v in names):
-        return None
-    return names[0]
-
-
-def _scrub(text: str) -> str:
-    """Remove key values we know of and anything credential-shaped from error text."""
-    for names in _KEY_VARS.values():
-        for name in names:
-            value = os.environ.get(name)
-            if value and len(value) >= 6:
-                text = text.replace(value, "***")
-    return _CREDENTIAL_PATTERNS.sub("***", text)
-
-
-def _one_line(text: str, limit: int = _MAX_ERROR_CHARS) -> str:
-    flat = " ".join(_scrub(str(text)).split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 @dataclass
@@ -393,17 +292,14 @@ class LLMClient:
     def _endpoint(self) -> str:
         if self.api_base:
             return self.api_base
-        for var in _BASE_VARS.get(provider_of(self.model) or "", ()):
-            if os.environ.get(var):
-                return os.environ[var]
-        return f"of {provider_of(self.model) or 'the provider'}"
+        return base_url_from_env(self.model) or f"of {provider_of(self.model) or 'the provider'}"
 
     def _describe_error(self, exc: Exception, litellm: Any) -> tuple[str, str | None, str]:
         """(one-line message, hint, kind) for any exception LiteLLM raised."""
         m = self.model
         status = getattr(exc, "status_code", None)
         text = str(getattr(exc, "message", None) or exc)
-        if _is_missing_key(exc):
+        if is_missing_key(exc):
             var = key_var(m) or "the provider's API key variable"
             return f"model {m} has no API key: set {var}", None, "auth"
         if isinstance(exc, litellm.AuthenticationError) or status in (401, 403):
@@ -422,7 +318,7 @@ class LLMClient:
         if (
             isinstance(exc, litellm.NotFoundError)
             or status == 404
-            or (isinstance(exc, litellm.BadRequestError) and _says_unknown_model(text))
+            or (isinstance(exc, litellm.BadRequestError) and says_unknown_model(text))
         ):
             return f"unknown model {m}", "check the model name and the endpoint", "not_found"
         if isinstance(exc, litellm.Timeout) or status == 408:
@@ -433,7 +329,7 @@ class LLMClient:
             )
         if isinstance(exc, litellm.RateLimitError) or status == 429:
             return f"model {m} is rate limited", "wait, or lower model.concurrency", "rate_limit"
-        if _is_connection_error(exc):
+        if is_connection_error(exc):
             return (
                 f"cannot reach model endpoint {self._endpoint()}",
                 "check model.api_base and the network",
@@ -441,53 +337,15 @@ class LLMClient:
             )
         if isinstance(status, int) and status >= 500:
             return (
-                f"model endpoint {self._endpoint()} failed with HTTP {status}: {_one_line(_strip_prefix(text), 120)}",
+                f"model endpoint {self._endpoint()} failed with HTTP {status}: {one_line(strip_prefix(text), 120)}",
                 None,
                 "server",
             )
         return (
-            f"model {m} failed: {_one_line(type(exc).__name__ + ': ' + _strip_prefix(text))}",
+            f"model {m} failed: {one_line(type(exc).__name__ + ': ' + strip_prefix(text))}",
             None,
             "other",
         )
-
-
-def _strip_prefix(text: str) -> str:
-    """Drop LiteLLM's repeated ``litellm.X: X: OpenAIException -`` prefixes; keep the provider's words."""
-    return re.sub(r"^(?:\s*(?:litellm\.)?\w+(?:Error|Exception|Timeout)\s*[:-]\s*)+", "", text)
-
-
-def _says_unknown_model(text: str) -> bool:
-    t = text.lower()
-    return "model" in t and any(
-        w in t for w in ("not found", "does not exist", "unknown model", "not exist")
-    )
-
-
-def _is_missing_key(exc: Exception) -> bool:
-    t = str(exc).lower()
-    return "api_key" in t and ("must be set" in t or "missing" in t)
-
-
-def _is_connection_error(exc: BaseException) -> bool:
-    """LiteLLM reports a refused connection as a 500; the cause chain still says what happened."""
-    seen = 0
-    current: BaseException | None = exc
-    while current is not None and seen < 10:
-        name = type(current).__name__
-        if name in (
-            "APIConnectionError",
-            "ConnectError",
-            "ConnectTimeout",
-            "ConnectionRefusedError",
-            "gaierror",
-        ):
-            return True
-        if name == "APITimeoutError":
-            return False
-        current = current.__cause__ or current.__context__
-        seen += 1
-    return "connection error" in str(exc).lower()
 
 
 def _message_text(response: Any) -> tuple[str, str | None]:

@@ -53,10 +53,14 @@ class RuleInfo:
 
 _E, _W, _I = Severity.ERROR, Severity.WARNING, Severity.INFO
 
+
+def _article(name: str) -> str:
+    return "An" if name[:1].upper() in "AEIOU" else "A"
+
 RULES: dict[str, RuleInfo] = {
     r.id: r
     for r in (
-        *(RuleInfo(f"secret/{k}", _E, f"A {name} is added in the change.") for k, name in SECRET_KINDS.items()),
+        *(RuleInfo(f"secret/{k}", _E, f"{_article(name)} {name} is added in the change.") for k, name in SECRET_KINDS.items()),
         RuleInfo("merge-conflict-marker", _E, "A merge conflict marker (<<<<<<<, =======, >>>>>>>) is left in."),
         RuleInfo("debug/breakpoint", _W, "breakpoint(), pdb/ipdb.set_trace(), import pdb, or a JS debugger statement."),
         RuleInfo("debug/console-log", _W, "console.log( or console.debug( in non-test JavaScript/TypeScript."),

@@ -16,9 +16,10 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from prbot.diff.model import Diff, FileDiff
+from prbot.diff.model import Diff
 from prbot.errors import ModelError
 from prbot.models import ChangeInfo, Finding, ModelCall, ReviewResult, Severity, Usage
+from prbot.review.anchor import anchor_findings, resolve_path, shown_lines
 from prbot.review.model_output import (
     REVIEW_JSON_SCHEMA,
     ModelFinding,
@@ -134,83 +135,7 @@ def _review_chunk(
     return outcome
 
 
-# --- anchoring -----------------------------------------------------------------------------------
-
-
-def _hunk_range(fd: FileDiff, line: int) -> range | None:
-    for h in fd.hunks:
-        span = range(h.new_start, h.new_start + max(h.new_len, 0))
-        if line in span:
-            return span
-    return None
-
-
-def anchor_findings(findings: list[Finding], diff: Diff) -> tuple[list[Finding], list[Finding]]:
-    """Split findings into (inline, summary): inline only on a commentable new-side line.
-
-    Inline findings get their ``anchor`` (the line's text) when they have none, and lose an
-    ``end_line`` that would span hunks or leave the diff, which forges reject.
-    """
-    inline: list[Finding] = []
-    summary: list[Finding] = []
-    commentable: dict[str, frozenset[int]] = {}
-    for f in findings:
-        fd = diff.file(f.path)
-        if fd is None or f.line is None:
-            summary.append(f)
-            continue
-        if f.path not in commentable:
-            commentable[f.path] = fd.commentable_lines()
-        lines = commentable[f.path]
-        if f.line not in lines:
-            summary.append(f)
-            continue
-        end = f.end_line
-        span = _hunk_range(fd, f.line)
-        if end is not None and (
-            end <= f.line or end not in lines or span is None or end not in span
-        ):
-            end = None
-        anchor = f.anchor or (fd.line_text(f.line) or "")
-        inline.append(replace(f, end_line=end, anchor=anchor))
-    return inline, summary
-
-
-def _resolve_path(path: str, diff: Diff) -> str | None:
-    """The diff path a model meant: exact, or without ``./``, ``/``, ``a/``, ``b/`` prefixes."""
-    candidates = [path]
-    p = path
-    while p.startswith("./"):
-        p = p[2:]
-    candidates += [p, p.lstrip("/")]
-    if p[:2] in ("a/", "b/"):
-        candidates.append(p[2:])
-    for c in candidates:
-        if c and diff.file(c) is not None:
-            return c
-    return None
-
-
-def _shown_lines(chunk: Any, diff: Diff) -> dict[str, tuple[float, float]]:
-    """Per path of the chunk, the new-side line span the model was shown.
-
-    ``Chunk.lines`` holds added lines only; context lines between them are shown too. A file
-    whose added lines all sit in this chunk was shown whole; a file split over chunks only
-    between its first and last added line here.
-    """
-    added: dict[str, list[int]] = {}
-    for path, line in chunk.lines:
-        added.setdefault(path, []).append(line)
-    spans: dict[str, tuple[float, float]] = {}
-    for path in chunk.paths:
-        fd = diff.file(path)
-        here = added.get(path, [])
-        everything = {n for n, _ in fd.added_lines()} if fd is not None else set()
-        if everything.issubset(here):
-            spans[path] = (float("-inf"), float("inf"))
-        elif here:
-            spans[path] = (min(here), max(here))
-    return spans
+# --- model findings to review findings -----------------------------------------------------------
 
 
 def _to_findings(
@@ -219,9 +144,9 @@ def _to_findings(
     """(candidates for inline, forced summary) for one chunk's model findings."""
     candidates: list[Finding] = []
     forced: list[Finding] = []
-    shown = _shown_lines(chunk, diff)
+    shown = shown_lines(chunk, diff)
     for mf in outcome.findings:
-        path = _resolve_path(mf.path, diff)
+        path = resolve_path(mf.path, diff)
         if path is None:
             shown = _redact(mf.path)[:120]
             warn(f"model reported a finding for {shown}, which is not in the diff; dropped")
