@@ -9,12 +9,23 @@ from pathlib import Path
 import pytest
 
 # Environment variables that would make a test depend on the machine it runs on.
-_LEAKY_PREFIXES = ("GITHUB_", "GITLAB_", "CI_", "BITBUCKET_", "PRBOT_", "OPENAI_", "ANTHROPIC_", "LITELLM_")
+_LEAKY_PREFIXES = (
+    "GITHUB_",
+    "GITLAB_",
+    "CI_",
+    "BITBUCKET_",
+    "PRBOT_",
+    "OPENAI_",
+    "ANTHROPIC_",
+    "LITELLM_",
+)
 _LEAKY_NAMES = {"CI", "GITLAB_CI", "GITHUB_ACTIONS", "NO_COLOR", "FORCE_COLOR"}
 
 
 @pytest.fixture(autouse=True)
-def _isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated_env(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     home = tmp_path_factory.mktemp("home")
     for name in list(os.environ):
         if name.startswith(_LEAKY_PREFIXES) or name in _LEAKY_NAMES:
@@ -38,7 +49,9 @@ def git(cwd: Path, *args: str) -> str:
         "GIT_COMMITTER_NAME": "Test Author",
         "GIT_COMMITTER_EMAIL": "author@example.com",
     }
-    out = subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        ["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True
+    )
     return out.stdout
 
 

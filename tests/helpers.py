@@ -24,7 +24,13 @@ class Run:
         return json.loads(self.out)
 
 
-def prbot(*args: str, cwd: Path, input: bytes | str | None = None, env: dict[str, str] | None = None, timeout: float = 120) -> Run:
+def prbot(
+    *args: str,
+    cwd: Path,
+    input: bytes | str | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 120,
+) -> Run:
     full_env = {**os.environ, **(env or {})}
     data = input.encode() if isinstance(input, str) else input
     proc = subprocess.run(
@@ -35,4 +41,8 @@ def prbot(*args: str, cwd: Path, input: bytes | str | None = None, env: dict[str
         env=full_env,
         timeout=timeout,
     )
-    return Run(proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace"))
+    return Run(
+        proc.returncode,
+        proc.stdout.decode("utf-8", "replace"),
+        proc.stderr.decode("utf-8", "replace"),
+    )

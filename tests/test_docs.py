@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from prbot.docgen import main as docgen_main
 from tests.helpers import REPO

@@ -29,7 +29,11 @@ def _default(field: Any) -> str:
 def _type_name(annotation: Any) -> str:
     if get_origin(annotation) is Literal:
         return " \\| ".join(json.dumps(a) for a in get_args(annotation))
-    text = str(annotation) if get_args(annotation) else getattr(annotation, "__name__", str(annotation))
+    text = (
+        str(annotation)
+        if get_args(annotation)
+        else getattr(annotation, "__name__", str(annotation))
+    )
     return text.replace("typing.", "").replace("prbot.config.schema.", "")
 
 
@@ -46,7 +50,9 @@ def config_table() -> str:
                 continue
             desc = (field.description or "").replace("|", "\\|")
             typ = _type_name(ann).replace(" | ", " \\| ")
-            rows.append(f"| `{prefix}{name}` | {typ} | {_default(field).replace('|', chr(92) + '|')} | {desc} |")
+            rows.append(
+                f"| `{prefix}{name}` | {typ} | {_default(field).replace('|', chr(92) + '|')} | {desc} |"
+            )
 
     walk(PrbotConfig, "")
     return "\n".join(rows)
@@ -57,14 +63,19 @@ def builtin_table() -> str:
 
     rows = ["| rule id | severity | what it flags |", "|---|---|---|"]
     for rule in RULES.values():
-        rows.append(f"| `{rule.id}` | {rule.severity.value} | {rule.summary.replace('|', chr(92) + '|')} |")
+        rows.append(
+            f"| `{rule.id}` | {rule.severity.value} | {rule.summary.replace('|', chr(92) + '|')} |"
+        )
     return "\n".join(rows)
 
 
 def attributes_table() -> str:
     from prbot.rules.attributes import ATTRIBUTES, OPERATOR_ORDER
 
-    rows = ["| attribute | type | operators | from the forge only | meaning | example |", "|---|---|---|---|---|---|"]
+    rows = [
+        "| attribute | type | operators | from the forge only | meaning | example |",
+        "|---|---|---|---|---|---|",
+    ]
     for spec in ATTRIBUTES.values():
         ops = spec.operators(count=spec.count_only)
         shown = " ".join(f"`{o}`" for o in OPERATOR_ORDER if o in ops)

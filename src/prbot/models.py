@@ -73,7 +73,9 @@ class Finding:
 
     @property
     def fingerprint(self) -> str:
-        basis = "\x1f".join([self.rule, self.path, self.anchor.strip() or str(self.line), self.message])
+        basis = "\x1f".join(
+            [self.rule, self.path, self.anchor.strip() or str(self.line), self.message]
+        )
         return hashlib.sha256(basis.encode("utf-8", "replace")).hexdigest()[:16]
 
     def to_dict(self) -> dict[str, object]:

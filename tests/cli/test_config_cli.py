@@ -16,7 +16,9 @@ def test_init_then_validate(tmp_path: Path) -> None:
 
 
 def test_validate_lists_every_problem(tmp_path: Path) -> None:
-    (tmp_path / "bad.yml").write_text("version: 1\nmodel:\n  nmae: x\nreview:\n  max_comments: -1\n")
+    (tmp_path / "bad.yml").write_text(
+        "version: 1\nmodel:\n  nmae: x\nreview:\n  max_comments: -1\n"
+    )
     run = prbot("config", "validate", "bad.yml", cwd=tmp_path)
     assert run.code == 2
     lines = run.err.strip().splitlines()
@@ -52,5 +54,7 @@ def test_help_does_not_import_litellm(tmp_path: Path) -> None:
     import sys
 
     code = "import sys, prbot.cli.main, prbot.app.review, prbot.cli.render; print('litellm' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, check=True
+    )
     assert out.stdout.strip() == "False"

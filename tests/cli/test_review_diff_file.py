@@ -43,11 +43,25 @@ def test_example_pr_terminal_view(tmp_path: Path) -> None:
 
 
 def test_fail_on_sets_the_exit_code(tmp_path: Path) -> None:
-    assert prbot("review", "--diff", str(EXAMPLE_DIFF), "--fail-on", "error", "-q", cwd=tmp_path).code == 1
-    assert prbot("review", "--diff", str(EXAMPLE_DIFF), "--fail-on", "never", "-q", cwd=tmp_path).code == 0
-    warn_only = "diff --git a/a.js b/a.js\n--- a/a.js\n+++ b/a.js\n@@ -1 +1,2 @@\n x\n+console.log(1)\n"
-    assert prbot("review", "--diff", "-", "--fail-on", "warning", cwd=tmp_path, input=warn_only).code == 1
-    assert prbot("review", "--diff", "-", "--fail-on", "error", cwd=tmp_path, input=warn_only).code == 0
+    assert (
+        prbot("review", "--diff", str(EXAMPLE_DIFF), "--fail-on", "error", "-q", cwd=tmp_path).code
+        == 1
+    )
+    assert (
+        prbot("review", "--diff", str(EXAMPLE_DIFF), "--fail-on", "never", "-q", cwd=tmp_path).code
+        == 0
+    )
+    warn_only = (
+        "diff --git a/a.js b/a.js\n--- a/a.js\n+++ b/a.js\n@@ -1 +1,2 @@\n x\n+console.log(1)\n"
+    )
+    assert (
+        prbot("review", "--diff", "-", "--fail-on", "warning", cwd=tmp_path, input=warn_only).code
+        == 1
+    )
+    assert (
+        prbot("review", "--diff", "-", "--fail-on", "error", cwd=tmp_path, input=warn_only).code
+        == 0
+    )
     bad = prbot("review", "--diff", "-", "--fail-on", "sometimes", cwd=tmp_path, input=warn_only)
     assert bad.code == 2 and "--fail-on" in bad.err
 
@@ -97,7 +111,9 @@ def test_non_utf8_binary_and_crlf_do_not_crash(tmp_path: Path) -> None:
 
 
 def test_exclude_option_lists_the_skipped_file(tmp_path: Path) -> None:
-    run = prbot("review", "--diff", str(EXAMPLE_DIFF), "--json", "--exclude", "web/**", cwd=tmp_path)
+    run = prbot(
+        "review", "--diff", str(EXAMPLE_DIFF), "--json", "--exclude", "web/**", cwd=tmp_path
+    )
     doc = run.json()
     assert not any(f["path"] == "web/cart.js" and f["line"] for f in doc["findings"])
     assert any(s["path"] == "web/cart.js" and "--exclude" in s["reason"] for s in doc["skipped"])
@@ -118,7 +134,9 @@ def test_invalid_config_is_exit_2_with_file_and_line(tmp_path: Path) -> None:
 
 
 def test_config_ignore_and_min_severity(tmp_path: Path) -> None:
-    (tmp_path / ".prbot.yml").write_text("version: 1\nreview:\n  min_severity: error\n  ignore: ['web/**']\n")
+    (tmp_path / ".prbot.yml").write_text(
+        "version: 1\nreview:\n  min_severity: error\n  ignore: ['web/**']\n"
+    )
     doc = prbot("review", "--diff", str(EXAMPLE_DIFF), "--json", cwd=tmp_path).json()
     assert doc["findings"]
     assert all(f["severity"] == "error" for f in doc["findings"])
@@ -147,7 +165,9 @@ def test_audit_verify_detects_tampering(tmp_path: Path) -> None:
     triggers = [n for (n,) in db.execute("select name from sqlite_master where type='trigger'")]
     for name in triggers:
         db.execute(f"drop trigger {name}")
-    db.execute("update events set payload = replace(payload, 'error', 'info') where kind = 'finding'")
+    db.execute(
+        "update events set payload = replace(payload, 'error', 'info') where kind = 'finding'"
+    )
     db.commit()
     db.close()
     run = prbot("audit", "verify", cwd=tmp_path)

@@ -21,13 +21,32 @@ def _answer(*findings: dict) -> dict:
 def test_model_review_end_to_end(tmp_path: Path, fake_model: FakeModelServer) -> None:
     fake_model.enqueue(
         _answer(
-            {"path": "src/shop/payments.py", "line": 23, "severity": "warning", "rule": "missing-timeout", "message": "requests.post without timeout"},
-            {"path": "src/shop/payments.py", "line": 3, "severity": "info", "message": "unused import?"},
+            {
+                "path": "src/shop/payments.py",
+                "line": 23,
+                "severity": "warning",
+                "rule": "missing-timeout",
+                "message": "requests.post without timeout",
+            },
+            {
+                "path": "src/shop/payments.py",
+                "line": 3,
+                "severity": "info",
+                "message": "unused import?",
+            },
         )
     )
     run = prbot(
-        "review", "--diff", str(EXAMPLE_DIFF), "--json", "--model", MODEL, "--api-base", fake_model.base_url,
-        cwd=tmp_path, env=KEY,
+        "review",
+        "--diff",
+        str(EXAMPLE_DIFF),
+        "--json",
+        "--model",
+        MODEL,
+        "--api-base",
+        fake_model.base_url,
+        cwd=tmp_path,
+        env=KEY,
     )
     assert run.code == 0, run.err
     doc = run.json()  # stdout is pure JSON: no LiteLLM banner
@@ -46,10 +65,17 @@ def test_model_review_end_to_end(tmp_path: Path, fake_model: FakeModelServer) ->
     assert "   22 +    breakpoint()" in json.loads(sent)["messages"][-1]["content"]
     for secret in RAW_SECRETS:
         assert secret not in sent
-    assert fake_model.requests[0].headers.get("Authorization", fake_model.requests[0].headers.get("authorization")) == "Bearer sk-test-fake-key-0000"
+    assert (
+        fake_model.requests[0].headers.get(
+            "Authorization", fake_model.requests[0].headers.get("authorization")
+        )
+        == "Bearer sk-test-fake-key-0000"
+    )
     # The audit has the model call with tokens and latency.
     db = sqlite3.connect(tmp_path / ".prbot" / "audit.db")
-    rows = db.execute("select model, prompt_tokens, completion_tokens, latency_ms from model_calls").fetchall()
+    rows = db.execute(
+        "select model, prompt_tokens, completion_tokens, latency_ms from model_calls"
+    ).fetchall()
     assert len(rows) == 1 and rows[0][:3] == (MODEL, 120, 30) and rows[0][3] > 0
 
 
@@ -61,13 +87,23 @@ def test_prbot_model_env_and_openai_base_url(tmp_path: Path, fake_model: FakeMod
     assert len(fake_model.requests) == 1
 
 
-def test_model_outage_keeps_builtin_findings_and_exits_3(tmp_path: Path, fake_model: FakeModelServer) -> None:
+def test_model_outage_keeps_builtin_findings_and_exits_3(
+    tmp_path: Path, fake_model: FakeModelServer
+) -> None:
     for _ in range(6):
         fake_model.enqueue(status=500, body={"error": {"message": "boom", "type": "server_error"}})
     (tmp_path / ".prbot.yml").write_text("version: 1\nmodel:\n  max_retries: 0\n  timeout: 5\n")
     run = prbot(
-        "review", "--diff", str(EXAMPLE_DIFF), "--json", "--model", MODEL, "--api-base", fake_model.base_url,
-        cwd=tmp_path, env=KEY,
+        "review",
+        "--diff",
+        str(EXAMPLE_DIFF),
+        "--json",
+        "--model",
+        MODEL,
+        "--api-base",
+        fake_model.base_url,
+        cwd=tmp_path,
+        env=KEY,
     )
     assert run.code == 3
     doc = run.json()
@@ -79,12 +115,22 @@ def test_model_outage_keeps_builtin_findings_and_exits_3(tmp_path: Path, fake_mo
     assert rec["exit_code"] == 3
 
 
-def test_garbage_model_output_degrades_with_warning(tmp_path: Path, fake_model: FakeModelServer) -> None:
+def test_garbage_model_output_degrades_with_warning(
+    tmp_path: Path, fake_model: FakeModelServer
+) -> None:
     fake_model.enqueue("I think the code is fine!")
     fake_model.enqueue("still not json")
     run = prbot(
-        "review", "--diff", str(EXAMPLE_DIFF), "--json", "--model", MODEL, "--api-base", fake_model.base_url,
-        cwd=tmp_path, env=KEY,
+        "review",
+        "--diff",
+        str(EXAMPLE_DIFF),
+        "--json",
+        "--model",
+        MODEL,
+        "--api-base",
+        fake_model.base_url,
+        cwd=tmp_path,
+        env=KEY,
     )
     assert run.code == 0, run.err
     doc = run.json()
@@ -113,8 +159,15 @@ def test_missing_key_config_model_degrades_locally_but_not_in_ci(tmp_path: Path)
 def test_unreachable_endpoint(tmp_path: Path) -> None:
     (tmp_path / ".prbot.yml").write_text("version: 1\nmodel:\n  max_retries: 0\n  timeout: 3\n")
     run = prbot(
-        "review", "--diff", str(EXAMPLE_DIFF), "--model", MODEL, "--api-base", "http://127.0.0.1:9/v1",
-        cwd=tmp_path, env=KEY,
+        "review",
+        "--diff",
+        str(EXAMPLE_DIFF),
+        "--model",
+        MODEL,
+        "--api-base",
+        "http://127.0.0.1:9/v1",
+        cwd=tmp_path,
+        env=KEY,
     )
     assert run.code == 3
     assert "cannot reach" in run.err

@@ -140,13 +140,14 @@ def test_recursive_alias_is_refused() -> None:
 
 def test_few_aliases_are_fine() -> None:
     loaded = parse_config_text(
-        "review:\n  ignore: &ign ['docs/**']\n  builtin:\n    test_globs: *ign\n", source=".prbot.yml"
+        "review:\n  ignore: &ign ['docs/**']\n  builtin:\n    test_globs: *ign\n",
+        source=".prbot.yml",
     )
     assert loaded.config.review.builtin.test_globs == ["docs/**"]
 
 
 def test_rule_conditions_are_checked_at_load_time() -> None:
-    text = "version: 1\nrules:\n  - name: docs\n    if:\n      - \"#files<=5\"\n      - \"autor=bob\"\n"
+    text = 'version: 1\nrules:\n  - name: docs\n    if:\n      - "#files<=5"\n      - "autor=bob"\n'
     err = _err(text)
     assert err.file == ".prbot.yml" and err.line == 4
     assert "rule 'docs'" in err.message

@@ -31,7 +31,9 @@ class ModelChoice:
         return self.origin in ("option", "env")
 
 
-def choose_model(option: str | None, settings: ModelSettings, *, api_base: str | None = None) -> ModelChoice:
+def choose_model(
+    option: str | None, settings: ModelSettings, *, api_base: str | None = None
+) -> ModelChoice:
     base = api_base or settings.api_base
     if option:
         return ModelChoice(option.strip(), "option", base)

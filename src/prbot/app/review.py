@@ -8,6 +8,7 @@ still leaves a record of what it did.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 import sys
@@ -69,9 +70,8 @@ class ReviewOutcome:
             "model": self.model,
             "verdict": self.verdict,
             "summary": res.summary,
-            "findings": [
-                {**f.to_dict(), "inline": True} for f in res.findings
-            ] + [{**f.to_dict(), "inline": False} for f in res.summary_findings],
+            "findings": [{**f.to_dict(), "inline": True} for f in res.findings]
+            + [{**f.to_dict(), "inline": False} for f in res.summary_findings],
             "counts": {s.value: res.count(s) for s in Severity},
             "skipped": [s.to_dict() for s in res.skipped],
             "warnings": list(res.warnings),
@@ -126,7 +126,9 @@ def _repo_root(start: Path) -> Path:
     return start.resolve()
 
 
-def run_review(opts: ReviewOptions, *, progress: Progress | None = None, stdin: BinaryIO | None = None) -> ReviewOutcome:
+def run_review(
+    opts: ReviewOptions, *, progress: Progress | None = None, stdin: BinaryIO | None = None
+) -> ReviewOutcome:
     """Review one change end to end. Raises :class:`PrbotError` (after recording it) on failure."""
     say = progress or (lambda _msg: None)
     started = time.perf_counter()
@@ -168,7 +170,9 @@ def run_review(opts: ReviewOptions, *, progress: Progress | None = None, stdin: 
             recorder.event("skipped", path=s.path, reason=s.reason)
 
         if diff.is_empty and not parse_skipped:
-            result = ReviewResult(model=choice.name, summary="Nothing to review: the diff is empty.")
+            result = ReviewResult(
+                model=choice.name, summary="Nothing to review: the diff is empty."
+            )
             return _finish(opts, recorder, result, change, choice.name, source, started, empty=True)
 
         say(f"Running builtin checks on {len(diff.files)} file(s)…")
@@ -185,10 +189,21 @@ def run_review(opts: ReviewOptions, *, progress: Progress | None = None, stdin: 
                 # Keep the builtin findings: the run reports them and still fails with exit 3.
                 model_error = exc
                 recorder.event("error", error="ModelError", message=exc.one_line())
-                result.warnings.append(f"model review failed, builtin findings only: {exc.one_line()}")
-        _merge(result, builtin, model_findings, reviewed, cfg.review.min_severity, cfg.review.max_comments)
+                result.warnings.append(
+                    f"model review failed, builtin findings only: {exc.one_line()}"
+                )
+        _merge(
+            result,
+            builtin,
+            model_findings,
+            reviewed,
+            cfg.review.min_severity,
+            cfg.review.max_comments,
+        )
         result.summary = _summary_line(result, len(diff.files), result.summary)
-        return _finish(opts, recorder, result, change, choice.name, source, started, error=model_error)
+        return _finish(
+            opts, recorder, result, change, choice.name, source, started, error=model_error
+        )
     except PrbotError as exc:
         _fail(recorder, exc)
         raise  # pragma: no cover - _fail raises
@@ -198,7 +213,9 @@ def run_review(opts: ReviewOptions, *, progress: Progress | None = None, stdin: 
         raise
 
 
-def _start_recorder(opts: ReviewOptions, loaded: LoadedConfig, choice: ModelChoice, root: Path, change: ChangeInfo):
+def _start_recorder(
+    opts: ReviewOptions, loaded: LoadedConfig, choice: ModelChoice, root: Path, change: ChangeInfo
+):
     from prbot.audit.recorder import AuditRecorder, new_run_id
     from prbot.audit.store import RunInfo
 
@@ -227,11 +244,14 @@ def _start_recorder(opts: ReviewOptions, loaded: LoadedConfig, choice: ModelChoi
 
 
 def _fail(recorder, exc: PrbotError) -> None:
-    recorder.event("error", error=type(exc).__name__, message=exc.one_line(), exit_code=int(exc.exit_code))
-    try:
-        recorder.finish(outcome="error", exit_code=int(exc.exit_code), result={"error": exc.one_line()})
-    except PrbotError:
-        pass  # the original error is the one the user needs to see
+    recorder.event(
+        "error", error=type(exc).__name__, message=exc.one_line(), exit_code=int(exc.exit_code)
+    )
+    # If the audit cannot be written either, the original error is the one the user needs to see.
+    with contextlib.suppress(PrbotError):
+        recorder.finish(
+            outcome="error", exit_code=int(exc.exit_code), result={"error": exc.one_line()}
+        )
     raise exc
 
 
@@ -239,7 +259,10 @@ def _read_change(opts: ReviewOptions, stdin: BinaryIO | None) -> tuple[bytes, Ch
     if opts.diff_file == "-":
         stream = stdin or sys.stdin.buffer
         if stream.isatty():
-            raise DiffError("--diff - reads a diff from stdin, but stdin is a terminal", hint="pipe a diff in, e.g. git diff | prbot review --diff -")
+            raise DiffError(
+                "--diff - reads a diff from stdin, but stdin is a terminal",
+                hint="pipe a diff in, e.g. git diff | prbot review --diff -",
+            )
         data = stream.read(MAX_DIFF_BYTES + 1)
         _check_size(data)
         return data, ChangeInfo(title="diff from stdin"), "stdin"
@@ -249,7 +272,9 @@ def _read_change(opts: ReviewOptions, stdin: BinaryIO | None) -> tuple[bytes, Ch
             with path.open("rb") as fh:
                 data = fh.read(MAX_DIFF_BYTES + 1)
         except FileNotFoundError:
-            raise DiffError(f"diff file not found: {path}", hint="check the path given to --diff") from None
+            raise DiffError(
+                f"diff file not found: {path}", hint="check the path given to --diff"
+            ) from None
         except IsADirectoryError:
             raise DiffError(f"--diff expects a file, got a directory: {path}") from None
         except OSError as exc:
@@ -264,7 +289,10 @@ def _read_change(opts: ReviewOptions, stdin: BinaryIO | None) -> tuple[bytes, Ch
 
 def _check_size(data: bytes) -> None:
     if len(data) > MAX_DIFF_BYTES:
-        raise DiffError(f"the diff is larger than {MAX_DIFF_BYTES // (1024 * 1024)} MiB", hint="review a smaller range, or --exclude generated files")
+        raise DiffError(
+            f"the diff is larger than {MAX_DIFF_BYTES // (1024 * 1024)} MiB",
+            hint="review a smaller range, or --exclude generated files",
+        )
 
 
 def _keep_reviewable(findings: list[Finding], skipped: list[SkippedFile]) -> list[Finding]:
@@ -281,7 +309,15 @@ def _keep_reviewable(findings: list[Finding], skipped: list[SkippedFile]) -> lis
     ]
 
 
-def _model_review(choice: ModelChoice, cfg, reviewed: Diff, change: ChangeInfo, result: ReviewResult, recorder, say: Progress) -> list[Finding]:
+def _model_review(
+    choice: ModelChoice,
+    cfg,
+    reviewed: Diff,
+    change: ChangeInfo,
+    result: ReviewResult,
+    recorder,
+    say: Progress,
+) -> list[Finding]:
     from prbot.llm.client import LLMClient, missing_key
 
     missing = None if choice.api_base else missing_key(choice.name)
@@ -300,7 +336,9 @@ def _model_review(choice: ModelChoice, cfg, reviewed: Diff, change: ChangeInfo, 
 
     client = LLMClient(cfg.model, choice.name, api_base=choice.api_base)
     try:
-        model_result = llm_review(reviewed, change, client=client, review=cfg.review, on_call=recorder.model_call)
+        model_result = llm_review(
+            reviewed, change, client=client, review=cfg.review, on_call=recorder.model_call
+        )
     except ModelError:
         raise
     for w in model_result.warnings:
@@ -312,7 +350,14 @@ def _model_review(choice: ModelChoice, cfg, reviewed: Diff, change: ChangeInfo, 
     return [*model_result.findings, *model_result.summary_findings]
 
 
-def _merge(result: ReviewResult, builtin: list[Finding], model: list[Finding], diff: Diff, min_severity: str, max_comments: int) -> None:
+def _merge(
+    result: ReviewResult,
+    builtin: list[Finding],
+    model: list[Finding],
+    diff: Diff,
+    min_severity: str,
+    max_comments: int,
+) -> None:
     from prbot.review.anchor import anchor_findings
 
     floor = Severity(min_severity)
@@ -329,26 +374,55 @@ def _merge(result: ReviewResult, builtin: list[Finding], model: list[Finding], d
     overflow = inline[max_comments:]
     inline = sorted(inline[:max_comments], key=lambda f: (f.path, f.line or 0, f.rule))
     result.findings = inline
-    result.summary_findings = sorted([*summary, *overflow], key=lambda f: (f.path, f.line or 0, f.rule))
+    result.summary_findings = sorted(
+        [*summary, *overflow], key=lambda f: (f.path, f.line or 0, f.rule)
+    )
     if overflow:
-        result.warnings.append(f"{len(overflow)} finding(s) over review.max_comments={max_comments} moved to the summary")
+        result.warnings.append(
+            f"{len(overflow)} finding(s) over review.max_comments={max_comments} moved to the summary"
+        )
 
 
 def _summary_line(result: ReviewResult, files: int, model_summary: str) -> str:
     n = len(result.all_findings)
-    counts = ", ".join(f"{result.count(s)} {s.value}" for s in (Severity.ERROR, Severity.WARNING, Severity.INFO) if result.count(s))
-    head = f"{n} finding{'s' if n != 1 else ''}" + (f" ({counts})" if counts else "") + f" in {files} file{'s' if files != 1 else ''}"
+    counts = ", ".join(
+        f"{result.count(s)} {s.value}"
+        for s in (Severity.ERROR, Severity.WARNING, Severity.INFO)
+        if result.count(s)
+    )
+    head = (
+        f"{n} finding{'s' if n != 1 else ''}"
+        + (f" ({counts})" if counts else "")
+        + f" in {files} file{'s' if files != 1 else ''}"
+    )
     if result.skipped:
         head += f"; {len(result.skipped)} skipped"
     return f"{head}. {model_summary.strip()}".strip() if model_summary.strip() else head + "."
 
 
-def _finish(opts: ReviewOptions, recorder, result: ReviewResult, change: ChangeInfo, model: str, source: str, started: float, *, empty: bool = False, error: PrbotError | None = None) -> ReviewOutcome:
+def _finish(
+    opts: ReviewOptions,
+    recorder,
+    result: ReviewResult,
+    change: ChangeInfo,
+    model: str,
+    source: str,
+    started: float,
+    *,
+    empty: bool = False,
+    error: PrbotError | None = None,
+) -> ReviewOutcome:
     verdict = verdict_for(result)
     code = int(error.exit_code) if error else exit_code_for(result, opts.fail_on)
     for f in result.all_findings:
         recorder.event("finding", **f.to_dict())
-    recorder.event("decision", verdict=verdict, fail_on=opts.fail_on, exit_code=int(code), reason=result.summary)
+    recorder.event(
+        "decision",
+        verdict=verdict,
+        fail_on=opts.fail_on,
+        exit_code=int(code),
+        reason=result.summary,
+    )
     outcome = ReviewOutcome(
         result=result,
         change=change,
@@ -362,7 +436,11 @@ def _finish(opts: ReviewOptions, recorder, result: ReviewResult, change: ChangeI
         error=error,
     )
     doc = outcome.to_document()
-    outcome.audit_json = recorder.finish(outcome="error" if error else ("nothing-to-review" if empty else verdict), exit_code=int(code), result=doc)
+    outcome.audit_json = recorder.finish(
+        outcome="error" if error else ("nothing-to-review" if empty else verdict),
+        exit_code=int(code),
+        result=doc,
+    )
     outcome.audit_db = recorder.db_path
     # Problems with the audit itself (database locked, disk full) must be visible, not just logged.
     result.warnings.extend(f"audit: {p}" for p in recorder.problems)

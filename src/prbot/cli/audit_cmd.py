@@ -13,7 +13,9 @@ from prbot.cli.options import ConfigOpt, JsonOpt, NoColorOpt
 
 app = typer.Typer(help="Query and verify the audit trail.", no_args_is_help=True)
 
-DbOpt = Annotated[Optional[Path], typer.Option("--db", help="Audit database (default: audit.db from the config).")]  # noqa: UP045
+DbOpt = Annotated[
+    Optional[Path], typer.Option("--db", help="Audit database (default: audit.db from the config).")
+]  # noqa: UP045
 
 
 def _paths(config: Path | None, db: Path | None) -> tuple[Path, Path]:
@@ -42,7 +44,10 @@ def _open(db: Path):
 
 @app.command("show")
 def show(
-    run: Annotated[Optional[str], typer.Argument(help="Run id (or a unique prefix). Without it: list recent runs.")] = None,  # noqa: UP045
+    run: Annotated[
+        Optional[str],
+        typer.Argument(help="Run id (or a unique prefix). Without it: list recent runs."),
+    ] = None,  # noqa: UP045
     limit: Annotated[int, typer.Option("--limit", "-n", help="How many runs to list.")] = 20,
     db: DbOpt = None,
     config: ConfigOpt = None,
@@ -105,8 +110,14 @@ def _print_run(console, run: dict[str, Any]) -> None:
         table.add_column(col, overflow="fold")
     for e in events:
         payload = e.get("payload")
-        text = json.dumps(payload, ensure_ascii=False, default=str) if not isinstance(payload, str) else payload
-        table.add_row(str(e.get("seq", "")), str(e.get("ts", "")), str(e.get("kind", "")), text[:300])
+        text = (
+            json.dumps(payload, ensure_ascii=False, default=str)
+            if not isinstance(payload, str)
+            else payload
+        )
+        table.add_row(
+            str(e.get("seq", "")), str(e.get("ts", "")), str(e.get("kind", "")), text[:300]
+        )
     console.print(table)
 
 
@@ -133,10 +144,21 @@ def verify(
         report = store.verify(anchors=anchors)
     if json_out:
         sys.stdout.write(
-            json.dumps({"ok": report.ok, "events": report.events, "head_hash": report.head_hash, "anchors": len(anchors), "problems": report.problems}) + "\n"
+            json.dumps(
+                {
+                    "ok": report.ok,
+                    "events": report.events,
+                    "head_hash": report.head_hash,
+                    "anchors": len(anchors),
+                    "problems": report.problems,
+                }
+            )
+            + "\n"
         )
     elif report.ok:
-        sys.stdout.write(f"{db_path}: chain intact ({report.events} events, {len(anchors)} anchors checked, head {report.head_hash[:16]})\n")
+        sys.stdout.write(
+            f"{db_path}: chain intact ({report.events} events, {len(anchors)} anchors checked, head {report.head_hash[:16]})\n"
+        )
     else:
         for p in report.problems:
             sys.stderr.write(f"prbot: error: {db_path}: {p}\n")
@@ -145,7 +167,9 @@ def verify(
 
 @app.command("export")
 def export(
-    run: Annotated[Optional[str], typer.Argument(help="Run id or prefix; all recent runs without it.")] = None,  # noqa: UP045
+    run: Annotated[
+        Optional[str], typer.Argument(help="Run id or prefix; all recent runs without it.")
+    ] = None,  # noqa: UP045
     limit: Annotated[int, typer.Option("--limit", "-n")] = 100,
     db: DbOpt = None,
     config: ConfigOpt = None,

@@ -16,7 +16,10 @@ app = typer.Typer(help="Check, describe and create .prbot.yml.", no_args_is_help
 
 @app.command("validate")
 def validate(
-    path: Annotated[Optional[Path], typer.Argument(help="Config file (default: found from the repository root).")] = None,  # noqa: UP045
+    path: Annotated[
+        Optional[Path],
+        typer.Argument(help="Config file (default: found from the repository root)."),
+    ] = None,  # noqa: UP045
     config: ConfigOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -26,22 +29,31 @@ def validate(
 
     target = path or config or find_config(Path.cwd())
     if target is None:
-        raise ConfigError("no .prbot.yml found here or at the repository root", hint="prbot config init writes a starter file")
+        raise ConfigError(
+            "no .prbot.yml found here or at the repository root",
+            hint="prbot config init writes a starter file",
+        )
     try:
         loaded = load_config(target)
     except ConfigError as exc:
         problems = exc.details or [exc.one_line()]
         if json_out:
-            sys.stdout.write(json.dumps({"valid": False, "file": str(target), "problems": problems}) + "\n")
+            sys.stdout.write(
+                json.dumps({"valid": False, "file": str(target), "problems": problems}) + "\n"
+            )
         else:
             for p in problems:
                 sys.stderr.write(f"prbot: error: {p}\n")
         raise typer.Exit(int(exc.exit_code)) from None
     if json_out:
-        sys.stdout.write(json.dumps({"valid": True, "file": str(target), "sha256": loaded.sha256}) + "\n")
+        sys.stdout.write(
+            json.dumps({"valid": True, "file": str(target), "sha256": loaded.sha256}) + "\n"
+        )
     else:
         cfg = loaded.config
-        sys.stdout.write(f"{target}: valid (model {cfg.model.name or 'builtin'}, {len(cfg.rules)} rule(s))\n")
+        sys.stdout.write(
+            f"{target}: valid (model {cfg.model.name or 'builtin'}, {len(cfg.rules)} rule(s))\n"
+        )
 
 
 @app.command("schema")
@@ -50,7 +62,11 @@ def schema() -> None:
     from prbot.config.schema import PrbotConfig
 
     doc = PrbotConfig.model_json_schema()
-    doc = {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "prbot configuration (.prbot.yml)", **doc}
+    doc = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "prbot configuration (.prbot.yml)",
+        **doc,
+    }
     sys.stdout.write(json.dumps(doc, indent=2) + "\n")
 
 

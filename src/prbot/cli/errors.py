@@ -75,5 +75,7 @@ def handled() -> Iterator[None]:
     except Exception as exc:
         log = write_crash_log(exc)
         where = f"; details in {log}" if log else ""
-        error_line(f"internal error: {type(exc).__name__}: {_redact(str(exc))[:200]}{where} (please report it)")
+        error_line(
+            f"internal error: {type(exc).__name__}: {_redact(str(exc))[:200]}{where} (please report it)"
+        )
         raise SystemExit(int(ExitCode.INTERNAL)) from None

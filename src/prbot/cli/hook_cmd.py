@@ -34,9 +34,15 @@ def _hooks_dir() -> Path:
 
 @app.command("install")
 def install(
-    fail_on: Annotated[str, typer.Option("--fail-on", help="Block the push on findings at least this severe.")] = "error",
-    model: Annotated[str, typer.Option("--model", help="Reviewer for the hook (default: the configured one).")] = "",
-    force: Annotated[bool, typer.Option("--force", help="Replace a pre-push hook prbot did not write.")] = False,
+    fail_on: Annotated[
+        str, typer.Option("--fail-on", help="Block the push on findings at least this severe.")
+    ] = "error",
+    model: Annotated[
+        str, typer.Option("--model", help="Reviewer for the hook (default: the configured one).")
+    ] = "",
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a pre-push hook prbot did not write.")
+    ] = False,
 ) -> None:
     """Write .git/hooks/pre-push so every push is reviewed first."""
     from prbot.errors import UsageError
@@ -45,7 +51,9 @@ def install(
         raise UsageError(f"--fail-on must be error, warning or never (got {fail_on!r})")
     target = _hooks_dir() / "pre-push"
     if target.exists() and MARKER not in target.read_text(errors="replace") and not force:
-        raise UsageError(f"{target} exists and was not written by prbot", hint="use --force to replace it")
+        raise UsageError(
+            f"{target} exists and was not written by prbot", hint="use --force to replace it"
+        )
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(hook_script(fail_on, model or None), encoding="utf-8")
     target.chmod(target.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)

@@ -9,9 +9,20 @@ import typer
 
 ConfigOpt = Annotated[
     Optional[Path],  # noqa: UP045 - typer needs Optional on Python 3.10
-    typer.Option("--config", "-c", help="Path to .prbot.yml (default: found from the repository root).", envvar="PRBOT_CONFIG", show_envvar=True),
+    typer.Option(
+        "--config",
+        "-c",
+        help="Path to .prbot.yml (default: found from the repository root).",
+        envvar="PRBOT_CONFIG",
+        show_envvar=True,
+    ),
 ]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout instead of the terminal view.")]
-NoColorOpt = Annotated[bool, typer.Option("--no-color", help="Plain output (also honoured: NO_COLOR).")]
+JsonOpt = Annotated[
+    bool,
+    typer.Option("--json", help="Print one JSON document on stdout instead of the terminal view."),
+]
+NoColorOpt = Annotated[
+    bool, typer.Option("--no-color", help="Plain output (also honoured: NO_COLOR).")
+]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="More detail on stderr.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Only the result; no progress.")]

@@ -79,7 +79,9 @@ def render_review(console: Console, outcome: ReviewOutcome, *, verbose: bool = F
     details = [f"model {outcome.model}", f"verdict {outcome.verdict}", f"run {outcome.run_id}"]
     if res.calls:
         cost = "unknown cost" if usage.cost_usd is None else f"${usage.cost_usd:.4f}"
-        details.append(f"{len(res.calls)} model call(s), {usage.prompt_tokens}+{usage.completion_tokens} tokens, {cost}")
+        details.append(
+            f"{len(res.calls)} model call(s), {usage.prompt_tokens}+{usage.completion_tokens} tokens, {cost}"
+        )
     if outcome.audit_json:
         details.append(f"audit {_short(outcome.audit_json)}")
     console.print(Text(" · ".join(details), style="dim"))

@@ -13,14 +13,47 @@ from prbot.cli.options import ConfigOpt, JsonOpt, NoColorOpt, QuietOpt, VerboseO
 
 
 def review(
-    diff: Annotated[Optional[str], typer.Option("--diff", "-d", help="Review this unified diff file; '-' reads stdin.")] = None,  # noqa: UP045
-    base: Annotated[Optional[str], typer.Option("--base", "-b", help="Base branch to diff against (default: origin/HEAD, else main/master).")] = None,  # noqa: UP045
-    staged: Annotated[bool, typer.Option("--staged", help="Include staged (index) changes.")] = False,
-    working_tree: Annotated[bool, typer.Option("--working-tree", help="Include staged, unstaged and untracked changes.")] = False,
-    model: Annotated[Optional[str], typer.Option("--model", "-m", help="LiteLLM model string, or 'builtin' (env: PRBOT_MODEL).")] = None,  # noqa: UP045
-    api_base: Annotated[Optional[str], typer.Option("--api-base", help="Base URL of an OpenAI-compatible or self-hosted model endpoint.")] = None,  # noqa: UP045
-    exclude: Annotated[Optional[list[str]], typer.Option("--exclude", "-x", help="Glob of files to skip (repeatable).")] = None,  # noqa: UP045
-    fail_on: Annotated[str, typer.Option("--fail-on", help="Exit 1 when a finding is at least this severe: error, warning or never.")] = "never",
+    diff: Annotated[
+        Optional[str],
+        typer.Option("--diff", "-d", help="Review this unified diff file; '-' reads stdin."),
+    ] = None,  # noqa: UP045
+    base: Annotated[
+        Optional[str],
+        typer.Option(
+            "--base",
+            "-b",
+            help="Base branch to diff against (default: origin/HEAD, else main/master).",
+        ),
+    ] = None,  # noqa: UP045
+    staged: Annotated[
+        bool, typer.Option("--staged", help="Include staged (index) changes.")
+    ] = False,
+    working_tree: Annotated[
+        bool, typer.Option("--working-tree", help="Include staged, unstaged and untracked changes.")
+    ] = False,
+    model: Annotated[
+        Optional[str],
+        typer.Option(
+            "--model", "-m", help="LiteLLM model string, or 'builtin' (env: PRBOT_MODEL)."
+        ),
+    ] = None,  # noqa: UP045
+    api_base: Annotated[
+        Optional[str],
+        typer.Option(
+            "--api-base", help="Base URL of an OpenAI-compatible or self-hosted model endpoint."
+        ),
+    ] = None,  # noqa: UP045
+    exclude: Annotated[
+        Optional[list[str]],
+        typer.Option("--exclude", "-x", help="Glob of files to skip (repeatable)."),
+    ] = None,  # noqa: UP045
+    fail_on: Annotated[
+        str,
+        typer.Option(
+            "--fail-on",
+            help="Exit 1 when a finding is at least this severe: error, warning or never.",
+        ),
+    ] = "never",
     config: ConfigOpt = None,
     json_out: JsonOpt = False,
     no_color: NoColorOpt = False,

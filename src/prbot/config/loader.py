@@ -74,7 +74,9 @@ def load_config(path: Path | None = None, *, start: Path | None = None) -> Loade
     return parse_config_text(data, source=str(path), path=path)
 
 
-def parse_config_text(data: bytes | str, *, source: str = "<config>", path: Path | None = None) -> LoadedConfig:
+def parse_config_text(
+    data: bytes | str, *, source: str = "<config>", path: Path | None = None
+) -> LoadedConfig:
     raw = data.encode("utf-8") if isinstance(data, str) else data
     if len(raw) > MAX_CONFIG_BYTES:
         raise ConfigError(f"file is {len(raw)} bytes; the limit is {MAX_CONFIG_BYTES}", file=source)
@@ -108,7 +110,9 @@ def parse_config_text(data: bytes | str, *, source: str = "<config>", path: Path
     return LoadedConfig(cfg, path, hashlib.sha256(raw).hexdigest(), lines)
 
 
-def _check_rule_conditions(cfg: PrbotConfig, source: str, lines: dict[tuple[str | int, ...], int]) -> None:
+def _check_rule_conditions(
+    cfg: PrbotConfig, source: str, lines: dict[tuple[str | int, ...], int]
+) -> None:
     """Parse every rule's ``if:`` now, so a bad condition fails validation, not a later run."""
     if not cfg.rules:
         return
@@ -121,7 +125,13 @@ def _check_rule_conditions(cfg: PrbotConfig, source: str, lines: dict[tuple[str 
             parse_conditions(rule.get("if", []) if isinstance(rule, dict) else rule, where=where)
         except ConditionSyntaxError as exc:
             line = _nearest_line(("rules", i, "if"), lines)
-            raise ConfigError(f"{where}: {exc.message}", file=source, line=line, key=f"rules.{i}.if", hint=exc.hint) from None
+            raise ConfigError(
+                f"{where}: {exc.message}",
+                file=source,
+                line=line,
+                key=f"rules.{i}.if",
+                hint=exc.hint,
+            ) from None
 
 
 def _compose(text: str, source: str) -> yaml.Node | None:
@@ -182,7 +192,11 @@ def _check_shape(root: yaml.Node, source: str, depth: int) -> None:
                 )
             continue
         if level > MAX_DEPTH:
-            raise ConfigError(f"nesting deeper than {MAX_DEPTH} levels", file=source, line=node.start_mark.line + 1)
+            raise ConfigError(
+                f"nesting deeper than {MAX_DEPTH} levels",
+                file=source,
+                line=node.start_mark.line + 1,
+            )
         visited.add(id(node))
         stack.append((node, level, True))
         stack.extend((child, level + 1, False) for child in children)
@@ -196,7 +210,12 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
     return []
 
 
-def _index_lines(node: yaml.Node, prefix: tuple[str | int, ...], out: dict[tuple[str | int, ...], int], seen: set[int] | None = None) -> None:
+def _index_lines(
+    node: yaml.Node,
+    prefix: tuple[str | int, ...],
+    out: dict[tuple[str | int, ...], int],
+    seen: set[int] | None = None,
+) -> None:
     """Map key paths to line numbers; shared (aliased) nodes are indexed once, never expanded."""
     seen = set() if seen is None else seen
     if id(node) in seen:
@@ -214,7 +233,9 @@ def _index_lines(node: yaml.Node, prefix: tuple[str | int, ...], out: dict[tuple
             _index_lines(item, (*prefix, i), out, seen)
 
 
-def _first_error(exc: ValidationError, source: str, lines: dict[tuple[str | int, ...], int]) -> ConfigError:
+def _first_error(
+    exc: ValidationError, source: str, lines: dict[tuple[str | int, ...], int]
+) -> ConfigError:
     err = exc.errors()[0]
     loc = tuple(err["loc"])
     key = ".".join(str(p) for p in loc) or None
@@ -239,7 +260,9 @@ def _first_error(exc: ValidationError, source: str, lines: dict[tuple[str | int,
     return error
 
 
-def all_errors(exc: ValidationError, source: str, lines: dict[tuple[str | int, ...], int]) -> Iterator[str]:
+def all_errors(
+    exc: ValidationError, source: str, lines: dict[tuple[str | int, ...], int]
+) -> Iterator[str]:
     for err in exc.errors():
         loc = tuple(err["loc"])
         line = _nearest_line(loc, lines)

@@ -78,7 +78,10 @@ class FileDiff:
     def commentable_lines(self) -> frozenset[int]:
         """New-side line numbers a forge accepts an inline comment on (added or context lines)."""
         return frozenset(
-            ln.new_no for h in self.hunks for ln in h.lines if ln.kind != "-" and ln.new_no is not None
+            ln.new_no
+            for h in self.hunks
+            for ln in h.lines
+            if ln.kind != "-" and ln.new_no is not None
         )
 
     def line_text(self, new_no: int) -> str | None:

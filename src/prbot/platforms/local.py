@@ -86,7 +86,9 @@ def detect_base(repo) -> str:
     for name in DEFAULT_BASES:
         if _rev(repo, name):
             return name
-    raise GitError("cannot find a base branch (no origin/HEAD, main or master)", hint="pass --base REF")
+    raise GitError(
+        "cannot find a base branch (no origin/HEAD, main or master)", hint="pass --base REF"
+    )
 
 
 def _current_branch(repo) -> str:
@@ -112,17 +114,32 @@ def local_diff(
     root = Path(repo.working_tree_dir or path)
     head_sha = _rev(repo, "HEAD")
     if head_sha is None:
-        raise GitError("the repository has no commits yet", hint="commit something, or pass --diff FILE")
+        raise GitError(
+            "the repository has no commits yet", hint="commit something, or pass --diff FILE"
+        )
     base_ref = base or detect_base(repo)
     base_sha = _rev(repo, base_ref)
     if base_sha is None:
-        raise GitError(f"unknown base branch '{base_ref}'", hint="pass --base REF with an existing branch, e.g. --base origin/main")
+        raise GitError(
+            f"unknown base branch '{base_ref}'",
+            hint="pass --base REF with an existing branch, e.g. --base origin/main",
+        )
     try:
         merge_base = repo.git.merge_base(base_sha, head_sha).strip()
     except Exception:
-        raise GitError(f"no common ancestor between HEAD and '{base_ref}'", hint="pass --base REF") from None
+        raise GitError(
+            f"no common ancestor between HEAD and '{base_ref}'", hint="pass --base REF"
+        ) from None
 
-    common = ["--no-color", "--no-ext-diff", "--no-textconv", "-M", "-C", "--src-prefix=a/", "--dst-prefix=b/"]
+    common = [
+        "--no-color",
+        "--no-ext-diff",
+        "--no-textconv",
+        "-M",
+        "-C",
+        "--src-prefix=a/",
+        "--dst-prefix=b/",
+    ]
     if working_tree:
         mode = "working-tree"
         diff = _git_bytes(repo, "diff", *common, merge_base, "--")
@@ -146,7 +163,20 @@ def _untracked_diff(repo) -> bytes:
     for raw in wanted[:MAX_UNTRACKED]:
         name = os.fsdecode(raw)
         parts.append(
-            _git_bytes(repo, "diff", "--no-color", "--no-ext-diff", "--no-textconv", "--src-prefix=a/", "--dst-prefix=b/", "--no-index", "--", os.devnull, name, ok_codes=(0, 1))
+            _git_bytes(
+                repo,
+                "diff",
+                "--no-color",
+                "--no-ext-diff",
+                "--no-textconv",
+                "--src-prefix=a/",
+                "--dst-prefix=b/",
+                "--no-index",
+                "--",
+                os.devnull,
+                name,
+                ok_codes=(0, 1),
+            )
         )
     return b"".join(parts)
 

@@ -57,6 +57,7 @@ _E, _W, _I = Severity.ERROR, Severity.WARNING, Severity.INFO
 def _article(name: str) -> str:
     return "An" if name[:1].upper() in "AEIOU" else "A"
 
+
 RULES: dict[str, RuleInfo] = {
     r.id: r
     for r in (
