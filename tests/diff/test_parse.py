@@ -80,6 +80,22 @@ def test_hunks_without_file_headers_say_so() -> None:
         parse_diff("@@ -1 +1 @@\n-a\n+b\n")
 
 
+def test_coloured_diff_gets_a_hint(git_repo: Path) -> None:
+    (git_repo / "README.md").write_text("# changed\n")
+    coloured = git(git_repo, "diff", "--color=always")
+    assert "\x1b[" in coloured
+    with pytest.raises(DiffError) as info:
+        parse_diff(coloured)
+    assert "--no-color" in info.value.one_line()
+
+
+def test_empty_new_file_has_no_hunks(git_repo: Path) -> None:
+    (git_repo / "__init__.py").write_text("")
+    git(git_repo, "add", "-A")
+    f = only(parse_ok(git(git_repo, "diff", "--cached")))
+    assert (f.path, f.status, f.hunks, f.is_binary) == ("__init__.py", FileStatus.ADDED, [], False)
+
+
 def test_preamble_before_the_first_file_is_ignored() -> None:
     text = "commit 123\nAuthor: x\n\n    message with --- dashes\n\n" + (
         "diff --git a/x.py b/x.py\n--- a/x.py\n+++ b/x.py\n@@ -1 +1 @@\n-a\n+b\n"

@@ -71,13 +71,8 @@ def render_file(
     ``<new line number, 5 columns, blank for deleted lines> <kind><text>``, e.g.
     ``   12 +    return x``; every line, the last included, ends with a newline.
     """
-    out = [_file_header(f, part)]
-    if not f.is_binary:
-        for h in f.hunks if hunks is None else hunks:
-            out.append(_hunk_header(h))
-            out.extend(_render_line(ln) for ln in h.lines)
-    out.append("")
-    return "\n".join(out)
+    shown = [] if f.is_binary else (f.hunks if hunks is None else hunks)
+    return _file_header(f, part) + "\n" + "".join(_render_hunk(h) for h in shown)
 
 
 def chunk_diff(
@@ -96,12 +91,14 @@ def chunk_diff(
     for f in diff.files:
         if f.is_binary or not f.hunks:
             continue
-        text = render_file(f)
+        rendered = [_render_hunk(h) for h in f.hunks]  # each line is rendered once
+        text = _file_header(f, None) + "\n" + "".join(rendered)
+        blocks = {id(h): block for h, block in zip(f.hunks, rendered, strict=True)}
         tokens = count_tokens(text)
         if tokens <= max_tokens:
             pieces.append(_Piece(f.path, text, tokens, _added(f.path, f.hunks)))
         else:
-            pieces.extend(_FileSplitter(f, max_tokens, count_tokens).pieces())
+            pieces.extend(_FileSplitter(f, max_tokens, count_tokens, blocks).pieces())
     return _pack(pieces, max_tokens, count_tokens)
 
 
@@ -125,6 +122,10 @@ def _file_header(f: FileDiff, part: tuple[int, int] | None) -> str:
     if part is not None:
         notes.append(f"part {part[0]}/{part[1]}")
     return f"### File: {_clean(f.path)}" + "".join(f" ({n})" for n in notes)
+
+
+def _render_hunk(h: Hunk) -> str:
+    return "\n".join([_hunk_header(h), *map(_render_line, h.lines)]) + "\n"
 
 
 def _hunk_header(h: Hunk) -> str:
@@ -167,14 +168,18 @@ class _Piece:
 class _FileSplitter:
     """Split one file that is over the budget into parts.
 
-    Sizes are planned from per-hunk and per-line token counts (each rendered with its newline),
-    whose sums bound the count of the joined text for any tokenizer that is additive over
-    lines, so the file is rendered only once more per part. The plan assumes the widest
-    ``(part n/n)`` label possible; a final measurement catches the tokenizers that are not.
+    Sizes are planned from per-hunk token counts (per-line inside a hunk that is itself too
+    big), each text ending in its newline: for a tokenizer that is additive over lines, as
+    ``approx_tokens`` is, their sums bound the count of the joined part, so the plan holds
+    without re-measuring as it grows. It assumes the widest ``(part n/n)`` label possible; a
+    final measurement of every part catches the tokenizers that are not additive.
     """
 
-    def __init__(self, f: FileDiff, max_tokens: int, count: TokenCounter) -> None:
+    def __init__(
+        self, f: FileDiff, max_tokens: int, count: TokenCounter, blocks: dict[int, str]
+    ) -> None:
         self.f = f
+        self.blocks = blocks  # rendered original hunks, by id
         self.max = max_tokens
         self.count = count
         bound = sum(len(h.lines) + 1 for h in f.hunks)  # never more parts than lines + hunks
@@ -203,9 +208,11 @@ class _FileSplitter:
         return self._render(parts)
 
     def _hunk_tokens(self, h: Hunk) -> int:
-        return self.count(
-            _hunk_header(h) + "\n" + "".join(_render_line(ln) + "\n" for ln in h.lines)
-        )
+        return self.count(self._block(h))
+
+    def _block(self, h: Hunk) -> str:
+        block = self.blocks.get(id(h))
+        return _render_hunk(h) if block is None else block
 
     def _windows(self, h: Hunk) -> list[tuple[Hunk, int]]:
         """Cut one hunk into sub-hunks that fit, each with a correct ``@@`` header of its own."""
@@ -278,7 +285,11 @@ class _FileSplitter:
         ]
 
     def _measure(self, parts: list[list[Hunk]]) -> tuple[list[str], list[int]]:
-        texts = [render_file(self.f, p, part=(i + 1, len(parts))) for i, p in enumerate(parts)]
+        n = len(parts)
+        texts = [
+            _file_header(self.f, (i + 1, n)) + "\n" + "".join(map(self._block, p))
+            for i, p in enumerate(parts)
+        ]
         return texts, [self.count(t) for t in texts]
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 
 from prbot.diff.model import Diff, FileDiff
@@ -83,17 +84,18 @@ def _skip_reason(
     use_default_excludes: bool,
     max_file_lines: int | None,
 ) -> str | None:
+    parts = _parts(f.path)
     for pattern in exclude:
-        if match_glob(f.path, pattern):
+        if _glob(pattern).match(parts):
             return f"excluded by --exclude ({pattern})"
     for pattern in ignore:
-        if match_glob(f.path, pattern):
+        if _glob(pattern).match(parts):
             return f"ignored by config ({pattern})"
     if f.is_binary:
         return "binary file"
     if use_default_excludes:
         for pattern, reason in DEFAULT_EXCLUDES:
-            if match_glob(f.path, pattern):
+            if _glob(pattern).match(parts):
                 return reason
         if is_generated(f):
             return "generated (marked @generated)"
@@ -136,20 +138,47 @@ def match_glob(path: str, pattern: str) -> bool:
     below a directory it names. A trailing ``/`` restricts the pattern to directories, so
     ``vendor/`` matches ``vendor/x.go`` and ``a/vendor/b/x.go`` but not a file named ``vendor``.
     """
+    return _glob(pattern).match(_parts(path))
+
+
+def _parts(path: str) -> list[str]:
     path = path.removeprefix("./").lstrip("/")
+    return path.split("/") if path else []
+
+
+@dataclass(frozen=True)
+class _Glob:
+    """A compiled pattern. Plain names are set lookups: most patterns (lock files, vendor
+    directories) have no wildcard, and a diff of thousands of files meets every one of them."""
+
+    anchored: bool
+    dir_only: bool
+    literal: str | None
+    rx: re.Pattern[str] | None
+
+    def match(self, parts: list[str]) -> bool:
+        end = len(parts) - 1 if self.dir_only else len(parts)  # directories only: not the name
+        rx = self.rx
+        if rx is None:
+            return self.literal is not None and self.literal in parts[:end]
+        if not self.anchored:
+            return any(rx.fullmatch(c) for c in parts[:end])
+        # The path itself (a file), or one of its leading directories.
+        return any(rx.fullmatch("/".join(parts[:k])) for k in range(1, end + 1))
+
+
+@lru_cache(maxsize=512)
+def _glob(pattern: str) -> _Glob:
     dir_only = pattern.endswith("/")
-    pat = pattern.removeprefix("./").rstrip("/")
-    if not pat or not path:
-        return False
-    parts = path.split("/")
-    if "/" not in pat:  # one component, any depth
-        rx = _compile(pat)
-        comps = parts[:-1] if dir_only else parts
-        return any(rx.fullmatch(c) for c in comps)
-    rx = _compile(pat.lstrip("/"))
-    # The path itself (a file), or one of its leading directories.
-    last = len(parts) - 1 if dir_only else len(parts)
-    return any(rx.fullmatch("/".join(parts[:k])) for k in range(1, last + 1))
+    pat = pattern.removeprefix("./").rstrip("/").lstrip("/")
+    while pat.startswith("**/") and "/" not in pat[3:]:  # "**/name" is just "name"
+        pat = pat[3:]
+    if not pat:
+        return _Glob(False, dir_only, None, None)
+    if "/" not in pat:
+        literal = None if any(c in pat for c in "*?[") else pat
+        return _Glob(False, dir_only, literal, None if literal else _compile(pat))
+    return _Glob(True, dir_only, None, _compile(pat))
 
 
 @lru_cache(maxsize=512)

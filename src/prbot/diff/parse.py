@@ -78,6 +78,8 @@ def parse_diff(data: bytes | str) -> tuple[Diff, list[SkippedFile]]:
         lines[-1] = lines[-1][:-1]
 
     segments, saw_hunk = _split(lines)
+    if not segments and "\x1b[" in text:
+        raise DiffError("the input has terminal colour codes", hint="use `git diff --no-color`")
     if not segments:
         what = "hunks without file headers" if saw_hunk else "no 'diff --git' or '---'/'+++' header"
         raise DiffError(
