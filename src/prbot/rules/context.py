@@ -27,7 +27,17 @@ from types import MappingProxyType
 _EMPTY: Mapping[str, frozenset[str]] = MappingProxyType({})
 _NO_COUNTS: Mapping[str, int] = MappingProxyType({})
 
-_TEXT_FIELDS = ("author", "base", "head", "title", "body", "review_verdict", "model_verdict")
+_TEXT_FIELDS = (
+    "author",
+    "base",
+    "head",
+    "title",
+    "body",
+    "review_verdict",
+    "model_verdict",
+    "url",
+    "head_sha",
+)
 _SET_FIELDS = (
     "labels",
     "approved_reviews_by",
@@ -92,6 +102,11 @@ class PRContext:
     finding_rules: frozenset[str] = frozenset()
     review_verdict: str = ""
     model_verdict: str = ""
+    #: Not condition attributes: what the plan and comment templates need to name the PR, and
+    #: the commit that was reviewed (a merge is only ever done with exactly this SHA).
+    number: int | None = None
+    url: str = ""
+    head_sha: str = ""
 
     def __post_init__(self) -> None:
         put = object.__setattr__
