@@ -70,9 +70,9 @@ def test_review_scaling_runs_end_to_end(capsys: pytest.CaptureFixture[str]) -> N
     assert mod.main(["--sizes", "150", "--repeat", "1"]) == 0
     out = capsys.readouterr().out
     rows = [ln.split() for ln in out.splitlines() if ln.strip().startswith("150 ")]
-    assert len(rows) == 1 and len(rows[0]) == 10
+    assert len(rows) == 1 and len(rows[0]) == 13
     assert int(rows[0][-1]) > 0  # findings: the builtin checks did work
-    assert "end-to-end problem" not in out
+    assert "problem" not in out  # both end-to-end runs exited 0 with the same findings
     assert "not measured" in out  # 100k is not among the sizes, so no verdict is claimed
 
 
@@ -87,13 +87,14 @@ def test_review_scaling_refuses_bad_sizes(capsys: pytest.CaptureFixture[str]) ->
 
 def test_prompt_tokens_builds_chunks_without_a_model(capsys: pytest.CaptureFixture[str]) -> None:
     mod = _load("prompt_tokens")
+    litellm_before = "litellm" in sys.modules  # other tests in the same run may import it
     assert mod.main(["--sizes", "200", "2000", "--context-tokens", "8192"]) == 0
     out = capsys.readouterr().out
     rows = {ln.split()[0]: ln.split() for ln in out.splitlines() if ln.strip()[:1].isdigit()}
     assert set(rows) == {"200", "2000"}
     assert int(rows["2000"][2]) > int(rows["200"][2]) >= 1  # more lines, more chunks
     assert int(rows["2000"][-1]) >= 1  # planted secrets were redacted before any prompt
-    assert "litellm" not in sys.modules
+    assert ("litellm" in sys.modules) == litellm_before  # building prompts needs no model client
 
 
 def test_cold_start_reports_that_the_cli_does_not_import_litellm(

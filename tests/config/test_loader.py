@@ -149,7 +149,7 @@ def test_few_aliases_are_fine() -> None:
 def test_rule_conditions_are_checked_at_load_time() -> None:
     text = 'version: 1\nrules:\n  - name: docs\n    if:\n      - "#files<=5"\n      - "autor=bob"\n'
     err = _err(text)
-    assert err.file == ".prbot.yml" and err.line == 4
+    assert err.file == ".prbot.yml" and err.line == 6  # the condition itself
     assert "rule 'docs'" in err.message
     assert "author" in (err.hint or "") + err.message
     ok = parse_config_text(text.replace("autor", "author"), source=".prbot.yml")

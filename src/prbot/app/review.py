@@ -227,14 +227,14 @@ def _read_change(opts: ReviewOptions, stdin: BinaryIO | None) -> tuple[bytes, Ch
                 "--diff - reads a diff from stdin, but stdin is a terminal",
                 hint="pipe a diff in, e.g. git diff | prbot review --diff -",
             )
-        data = stream.read(MAX_DIFF_BYTES + 1)
+        data = _read_bounded(stream)
         _check_size(data)
         return data, ChangeInfo(title="diff from stdin"), "stdin"
     if opts.diff_file:
         path = Path(opts.diff_file)
         try:
             with path.open("rb") as fh:
-                data = fh.read(MAX_DIFF_BYTES + 1)
+                data = _read_bounded(fh)
         except FileNotFoundError:
             raise DiffError(
                 f"diff file not found: {path}", hint="check the path given to --diff"
@@ -249,6 +249,19 @@ def _read_change(opts: ReviewOptions, stdin: BinaryIO | None) -> tuple[bytes, Ch
 
     local = local_diff(opts.cwd, base=opts.base, staged=opts.staged, working_tree=opts.working_tree)
     return local.diff, local.change, f"git:{local.mode}"
+
+
+def _read_bounded(stream: BinaryIO) -> bytes:
+    """Read at most MAX_DIFF_BYTES + 1 bytes in pieces (a single huge read reserves the whole buffer)."""
+    parts: list[bytes] = []
+    total = 0
+    while total <= MAX_DIFF_BYTES:
+        piece = stream.read(min(1 << 20, MAX_DIFF_BYTES + 1 - total))
+        if not piece:
+            break
+        parts.append(piece)
+        total += len(piece)
+    return b"".join(parts)
 
 
 def _check_size(data: bytes) -> None:
@@ -273,8 +286,7 @@ def _finish(
 ) -> ReviewOutcome:
     verdict = verdict_for(result)
     code = int(error.exit_code) if error else exit_code_for(result, opts.fail_on)
-    for f in result.all_findings:
-        recorder.event("finding", **f.to_dict())
+    recorder.events("finding", [f.to_dict() for f in result.all_findings])
     recorder.event(
         "decision",
         verdict=verdict,

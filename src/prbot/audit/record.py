@@ -31,6 +31,9 @@ def _safe_name(run_id: object) -> str:
     return rid
 
 
+PRETTY_MAX_EVENTS = 300
+
+
 def write_run_record(dir: Path, record: Mapping[str, Any]) -> Path:
     """Write ``record`` to ``<dir>/<run_id>.json`` atomically and return that path.
 
@@ -42,7 +45,17 @@ def write_run_record(dir: Path, record: Mapping[str, Any]) -> Path:
     directory = Path(dir).expanduser()
     target = directory / f"{name}.json"
     try:
-        text = json.dumps(to_jsonable(dict(record)), indent=2, ensure_ascii=False, allow_nan=False)
+        data = to_jsonable(dict(record))
+        # Pretty for the usual few dozen events; compact (C encoder, several times faster) for
+        # huge runs, where nobody reads the file by eye anyway.
+        pretty = len(data.get("events") or ()) <= PRETTY_MAX_EVENTS
+        text = json.dumps(
+            data,
+            indent=2 if pretty else None,
+            separators=None if pretty else (",", ":"),
+            ensure_ascii=False,
+            allow_nan=False,
+        )
     except (TypeError, ValueError) as exc:
         raise AuditError(f"run record {name} cannot be serialised: {exc}") from None
     tmp = directory / f".{name}.{secrets.token_hex(4)}.tmp"

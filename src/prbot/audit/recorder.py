@@ -146,6 +146,31 @@ class AuditRecorder:
             row = self._to_db(lambda store: store.append_event(self.run_id, kind, data))
             self._events.append(_entry(row, kind, data))
 
+    def events(self, kind: str, payloads: list[dict[str, Any]]) -> None:
+        """Record many events of one kind in one transaction (a run's findings). Never raises."""
+        if not self._enabled or not payloads:
+            return
+        if kind not in EVENT_KINDS:
+            for payload in payloads:
+                self.event(kind, **payload)
+            return
+        cleaned = [self._clean(p) for p in payloads]
+        with self._lock:
+            if self._store is None:
+                rows: list[EventRow | None] = [None] * len(cleaned)
+            else:
+                try:
+                    rows = list(self._store.append_events(self.run_id, kind, cleaned))
+                except Exception as exc:
+                    store, self._store = self._store, None
+                    store.close()
+                    self._db_failed(exc)
+                    rows = [None] * len(cleaned)
+                if rows and rows[-1] is not None:
+                    self._note_chain(rows[-1])
+            for row, data in zip(rows, cleaned, strict=True):
+                self._events.append(_entry(row, kind, data))
+
     def model_call(self, call: ModelCall) -> None:
         """Record one model call (and add it to the run's usage totals). Never raises."""
         if not self._enabled:

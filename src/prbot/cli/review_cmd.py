@@ -100,7 +100,10 @@ def review(
         if status is not None:
             status.stop()
     if json_out:
-        sys.stdout.write(json.dumps(outcome.to_document(), indent=2, ensure_ascii=False) + "\n")
+        doc = outcome.to_document()
+        # indent forces json's slow pure-Python encoder: only pretty-print documents of a sane size.
+        indent = 2 if len(doc["findings"]) <= 300 else None
+        sys.stdout.write(json.dumps(doc, indent=indent, ensure_ascii=False) + "\n")
     else:
         render_review(make_console(no_color=no_color), outcome, verbose=verbose)
     if outcome.error is not None:

@@ -113,25 +113,35 @@ def parse_config_text(
 def _check_rule_conditions(
     cfg: PrbotConfig, source: str, lines: dict[tuple[str | int, ...], int]
 ) -> None:
-    """Parse every rule's ``if:`` now, so a bad condition fails validation, not a later run."""
-    if not cfg.rules:
-        return
-    from prbot.rules.conditions import ConditionSyntaxError, parse_conditions
+    """Compile the rule pipeline now, so a bad rule fails validation, not a later run.
 
-    for i, rule in enumerate(cfg.rules):
-        name = rule.get("name") if isinstance(rule, dict) else None
-        where = f"rule {name!r}" if name else f"rules[{i}]"
-        try:
-            parse_conditions(rule.get("if", []) if isinstance(rule, dict) else rule, where=where)
-        except ConditionSyntaxError as exc:
-            line = _nearest_line(("rules", i, "if"), lines)
-            raise ConfigError(
-                f"{where}: {exc.message}",
-                file=source,
-                line=line,
-                key=f"rules.{i}.if",
-                hint=exc.hint,
-            ) from None
+    Conditions, templates, label and channel references are all checked here; every problem is
+    kept in ``details`` (``prbot config validate`` prints them all) with its own line.
+    """
+    from prbot.rules.conditions import ConditionSyntaxError
+    from prbot.rules.pipeline import PipelineError, Problem, compile_config
+
+    try:
+        compile_config(cfg)
+    except PipelineError as exc:
+        problems = list(exc.problems)
+    except ConditionSyntaxError as exc:  # not expected: the compiler wraps these
+        problems = [Problem(exc.one_line(), exc.hint, ("rules",))]
+    else:
+        return
+
+    def config_error(problem: Problem) -> ConfigError:
+        return ConfigError(
+            problem.message,
+            file=source,
+            line=_nearest_line(problem.path, lines),
+            key=".".join(str(p) for p in problem.path) or None,
+            hint=problem.hint or None,
+        )
+
+    first = config_error(problems[0])
+    first.details = [config_error(p).one_line() for p in problems]
+    raise first from None
 
 
 def _compose(text: str, source: str) -> yaml.Node | None:

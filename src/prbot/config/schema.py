@@ -7,9 +7,11 @@ generated from these models, so editors can validate and complete the file.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from prbot.rules.schema import Channels, Labels, Permissions, RuleConfig
 
 SeverityName = Literal["info", "warning", "error"]
 
@@ -138,10 +140,18 @@ class PrbotConfig(_Strict):
     model: ModelSettings = Field(default_factory=ModelSettings)
     review: ReviewSettings = Field(default_factory=ReviewSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
-    # The rule pipeline has its own schema (rules/); kept as raw data until it is parsed there.
-    labels: dict[str, Any] = Field(default_factory=dict, description="Label definitions.")
-    rules: list[dict[str, Any]] = Field(default_factory=list, description="Ordered rule pipeline.")
-    notify: dict[str, Any] = Field(default_factory=dict, description="Notification channels.")
-    permissions: dict[str, Any] = Field(
-        default_factory=dict, description="Who may trigger commands and protected actions."
+    # The rule pipeline's sections (schema in rules/schema.py, cross-checks in rules/pipeline.py).
+    labels: Labels = Field(
+        default_factory=dict, description="Label definitions: name → color, description, paths."
+    )
+    rules: list[RuleConfig] = Field(
+        default_factory=list,
+        description="Ordered rule pipeline (name, if, do); none = the default pipeline.",
+    )
+    notify: Channels = Field(
+        default_factory=dict, description="Notification channels: name → slack/webhook/email."
+    )
+    permissions: Permissions = Field(
+        default_factory=Permissions,
+        description="Who may run slash commands; whether approve/merge act on drafts and forks.",
     )

@@ -195,7 +195,7 @@ def compile_pipeline(
             problems.append(
                 Problem(
                     f"rule {cfg.name!r}: the name is already used by rules[{seen[key]}]",
-                    "rule names must be unique (explain and the audit refer to rules by name)",
+                    "rename one: explain and the audit refer to rules by name",
                     ("rules", i, "name"),
                 )
             )
@@ -224,7 +224,9 @@ def default_pipeline() -> Pipeline:
     return compile_pipeline(())
 
 
-def _compile_labels(labels: Mapping[str, LabelDef], problems: list[Problem]) -> dict[str, LabelSpec]:
+def _compile_labels(
+    labels: Mapping[str, LabelDef], problems: list[Problem]
+) -> dict[str, LabelSpec]:
     out: dict[str, LabelSpec] = {}
     for name, spec in labels.items():
         globs: list[Glob] = []

@@ -274,7 +274,9 @@ def _params(
     action: Action, ctx: PRContext, labels: Mapping[str, object], values: Mapping[str, str]
 ) -> tuple[dict[str, object], str]:
     """The action's parameters for this PR, or a reason it has nothing to do."""
-    params: dict[str, object] = action.settings.model_dump(by_alias=True, mode="json")
+    params: dict[str, object] = action.settings.model_dump(
+        by_alias=True, mode="json", exclude_none=True
+    )
     for name, template in action.templates.items():
         params[name] = template.render(values)
     settings = action.settings

@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError, ValidationError
+from typing_extensions import TypeAliasType
 
 SeverityName = Literal["info", "warning", "error"]
 MergeMethod = Literal["merge", "squash", "rebase"]
@@ -237,18 +238,37 @@ ACTIONS: dict[str, tuple[str, type[_Strict]]] = {
 }
 
 
-def _unknown_action(key: object) -> ValidationError:
-    """An error located at the unknown key itself, with the YAML spelling as the suggestion."""
+def _unknown_key(
+    model: str, kind: str, key: object, known: list[str], aliases: dict[str, str]
+) -> ValidationError:
+    """An error located at the unknown key itself, suggesting the YAML spelling.
+
+    The generic "unknown key" check would suggest Python field names (``request_changes``,
+    ``if_``), and no spelling check maps the keys other tools use (``conditions``, ``actions``).
+    """
     shown = str(key)[:40].replace("{", "(").replace("}", ")")
     norm = shown.strip().lower().replace("_", "-").replace(" ", "-")
-    close = difflib.get_close_matches(norm, list(ACTIONS), n=1, cutoff=0.5)
-    if norm in ACTIONS:
-        close = [norm]
-    tip = f"did you mean {close[0]!r}?" if close else "actions: " + ", ".join(ACTIONS)
-    error = PydanticCustomError("unknown_action", f"unknown action {shown!r} ({tip})")
+    guess = aliases.get(norm) or (norm if norm in known else None)
+    close = [guess] if guess else difflib.get_close_matches(norm, known, n=1, cutoff=0.5)
+    tip = f"did you mean {close[0]!r}?" if close else f"{kind}s: " + ", ".join(known)
+    error = PydanticCustomError(f"unknown_{kind}", f"unknown {kind} {shown!r} ({tip})")
     return ValidationError.from_exception_data(
-        "Actions", [{"type": error, "loc": (shown,), "input": shown}]
+        model, [{"type": error, "loc": (shown,), "input": shown}]
     )
+
+
+#: What other tools call an action → the prbot action.
+_ACTION_ALIASES = {
+    "labels": "label",
+    "request-reviews": "request-reviewers",
+    "review-request": "request-reviewers",
+    "post-check": "set-status",
+    "status": "set-status",
+    "check": "set-status",
+    "reject": "request-changes",
+}
+_RULE_KEYS = ["name", "if", "do", "description"]
+_RULE_ALIASES = {"conditions": "if", "when": "if", "actions": "do", "then": "do", "run": "do"}
 
 
 class Actions(_Strict):
@@ -275,7 +295,7 @@ class Actions(_Strict):
         if isinstance(data, dict):
             for key, value in list(data.items()):
                 if key not in ACTIONS:
-                    raise _unknown_action(key)
+                    raise _unknown_key("Actions", "action", key, list(ACTIONS), _ACTION_ALIASES)
                 if value is None:  # "approve:" with nothing after it means "approve: {}"
                     data = {**data, key: {}}
         return data
@@ -293,6 +313,13 @@ class Actions(_Strict):
 class RuleConfig(_Strict):
     """One rule: a name, conditions (``if``, AND of all) and actions (``do``)."""
 
+    model_config = ConfigDict(
+        extra="forbid",
+        populate_by_name=True,
+        frozen=True,
+        json_schema_extra={"required": ["name", "do"]},
+    )
+
     name: str = Field(min_length=1, max_length=200, description="Unique; shown by prbot explain.")
     if_: Any = Field(
         default_factory=list,
@@ -303,8 +330,21 @@ class RuleConfig(_Strict):
             "items": {"anyOf": [{"type": "string"}, {"type": "object"}]},
         },
     )
-    do: Actions = Field(description="Actions to run when the conditions hold.")
+    # Not required by pydantic so that a missing do: is reported by the compiler together with
+    # the rule's other problems; the JSON Schema still marks it required for editors.
+    do: Actions = Field(
+        default_factory=Actions, description="Actions to run when the conditions hold."
+    )
     description: str | None = Field(default=None, description="Why the rule exists.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for key in data:
+                if key not in _RULE_KEYS:
+                    raise _unknown_key("RuleConfig", "key", key, _RULE_KEYS, _RULE_ALIASES)
+        return data
 
 
 # --- notify -----------------------------------------------------------------------------------
@@ -337,6 +377,10 @@ class EmailChannel(_Strict):
 
 Channel = Annotated[SlackChannel | WebhookChannel | EmailChannel, Field(discriminator="type")]
 
+# Named aliases keep the generated config reference readable ("Rules", not a nested repr).
+Labels = TypeAliasType("Labels", dict[Annotated[str, AfterValidator(_check_label_name)], LabelDef])
+Channels = TypeAliasType("Channels", dict[str, Channel])
+
 
 # --- permissions ------------------------------------------------------------------------------
 
@@ -348,9 +392,12 @@ def _default_associations() -> list[Association]:
 class CommandPermissions(_Strict):
     """Who may trigger prbot with slash commands in comments."""
 
-    associations: list[Association] = Field(default_factory=_default_associations)
-    users: list[str] = Field(default_factory=list)
-    teams: list[str] = Field(default_factory=list)
+    associations: list[Association] = Field(
+        default_factory=_default_associations,
+        description="Author associations allowed to run commands.",
+    )
+    users: list[str] = Field(default_factory=list, description="Logins allowed as well.")
+    teams: list[str] = Field(default_factory=list, description="Teams (org/team) allowed as well.")
 
     @field_validator("users")
     @classmethod
@@ -376,4 +423,3 @@ class Permissions(_Strict):
     commands: CommandPermissions = Field(default_factory=CommandPermissions)
     approve: ProtectedAction = Field(default_factory=ProtectedAction)
     merge: ProtectedAction = Field(default_factory=ProtectedAction)
-

@@ -99,7 +99,9 @@ def compile_template(text: str) -> Template:
         end = text.find(_CLOSE, start + 2)
         if end < 0:
             raise TemplateError(
-                "unclosed {{", hint="end the placeholder with }}, e.g. {{ pr.title }}", position=start
+                "unclosed {{",
+                hint="end the placeholder with }}, e.g. {{ pr.title }}",
+                position=start,
             )
         parts.append(text[pos:start])
         parts.append(_check_name(text[start + 2 : end], start))
