@@ -147,7 +147,10 @@ def test_few_aliases_are_fine() -> None:
 
 
 def test_rule_conditions_are_checked_at_load_time() -> None:
-    text = 'version: 1\nrules:\n  - name: docs\n    if:\n      - "#files<=5"\n      - "autor=bob"\n'
+    text = (
+        'version: 1\nrules:\n  - name: docs\n    if:\n      - "#files<=5"\n      - "autor=bob"\n'
+        "    do:\n      comment: {body: hello}\n"
+    )
     err = _err(text)
     assert err.file == ".prbot.yml" and err.line == 6  # the condition itself
     assert "rule 'docs'" in err.message
@@ -157,5 +160,5 @@ def test_rule_conditions_are_checked_at_load_time() -> None:
 
 
 def test_duration_without_unit_is_a_config_error() -> None:
-    err = _err("version: 1\nrules:\n  - name: old\n    if: ['age>7']\n")
+    err = _err("version: 1\nrules:\n  - name: old\n    if: ['age>7']\n    do: {comment: {body: hi}}\n")
     assert "unit" in (err.message + (err.hint or "")).lower()

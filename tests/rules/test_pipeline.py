@@ -230,7 +230,8 @@ def test_bad_label_definitions() -> None:
     err = error("- name: a\n  do: {review: {}}\n", head="labels:\n  x: {color: blue}\nrules:\n")
     assert err.key == "labels.x.color" and err.line == 2
     err = error(
-        "- name: a\n  do: {review: {}}\n", head="labels:\n  x: {paths: ['docs/**', '{a,b']}\nrules:\n"
+        "- name: a\n  do: {review: {}}\n",
+        head="labels:\n  x: {paths: ['docs/**', '{a,b']}\nrules:\n",
     )
     assert err.key == "labels.x.paths.1" and err.line == 2
     err = error("- name: a\n  do: {review: {}}\n", head="labels:\n  'a,b': {}\nrules:\n")

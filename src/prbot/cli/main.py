@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from prbot import __version__
-from prbot.cli import audit_cmd, config_cmd, hook_cmd
+from prbot.cli import audit_cmd, auth_cmd, config_cmd, hook_cmd
 from prbot.cli.errors import handled
 from prbot.cli.review_cmd import review
 
@@ -53,6 +53,7 @@ app.command("review")(review)
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(audit_cmd.app, name="audit")
 app.add_typer(hook_cmd.app, name="hook")
+app.add_typer(auth_cmd.app, name="auth")
 
 
 def main() -> None:
