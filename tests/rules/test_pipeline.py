@@ -10,6 +10,7 @@ import pytest
 from prbot.config.loader import parse_config_text
 from prbot.config.schema import PrbotConfig
 from prbot.errors import ConfigError, ExitCode
+from prbot.rules.attributes import ASSOCIATIONS
 from prbot.rules.pipeline import (
     DEFAULT_RULES,
     PipelineError,
@@ -18,7 +19,6 @@ from prbot.rules.pipeline import (
     default_pipeline,
 )
 from prbot.rules.schema import ACTIONS, Actions, Association, RuleConfig
-from prbot.rules.attributes import ASSOCIATIONS
 
 HEAD = """\
 version: 1

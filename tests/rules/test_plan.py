@@ -246,7 +246,7 @@ def test_default_pipeline_reviews_and_reports_but_never_approves_or_merges() -> 
         assert "approve" not in p.kinds() and "merge" not in p.kinds()
         assert p.kinds() == ("review", "set-status")
         assert p.review.review == {"min_severity": "info", "rules": ["review"]}
-    status = [a for a in p.actions if a.kind == "set-status"][0]
+    status = next(a for a in p.actions if a.kind == "set-status")
     assert status.params["conclusion"] == "failure"
     assert status.params["description"] == "4 error(s), 5 finding(s)"
 

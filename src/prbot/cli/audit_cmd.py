@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -14,8 +14,8 @@ from prbot.cli.options import ConfigOpt, JsonOpt, NoColorOpt
 app = typer.Typer(help="Query and verify the audit trail.", no_args_is_help=True)
 
 DbOpt = Annotated[
-    Optional[Path], typer.Option("--db", help="Audit database (default: audit.db from the config).")
-]  # noqa: UP045
+    Path | None, typer.Option("--db", help="Audit database (default: audit.db from the config).")
+]
 
 
 def _paths(config: Path | None, db: Path | None) -> tuple[Path, Path]:
@@ -45,9 +45,9 @@ def _open(db: Path):
 @app.command("show")
 def show(
     run: Annotated[
-        Optional[str],
+        str | None,
         typer.Argument(help="Run id (or a unique prefix). Without it: list recent runs."),
-    ] = None,  # noqa: UP045
+    ] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", help="How many runs to list.")] = 20,
     db: DbOpt = None,
     config: ConfigOpt = None,
@@ -168,8 +168,8 @@ def verify(
 @app.command("export")
 def export(
     run: Annotated[
-        Optional[str], typer.Argument(help="Run id or prefix; all recent runs without it.")
-    ] = None,  # noqa: UP045
+        str | None, typer.Argument(help="Run id or prefix; all recent runs without it.")
+    ] = None,
     limit: Annotated[int, typer.Option("--limit", "-n")] = 100,
     db: DbOpt = None,
     config: ConfigOpt = None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -17,9 +17,9 @@ app = typer.Typer(help="Check, describe and create .prbot.yml.", no_args_is_help
 @app.command("validate")
 def validate(
     path: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Argument(help="Config file (default: found from the repository root)."),
-    ] = None,  # noqa: UP045
+    ] = None,
     config: ConfigOpt = None,
     json_out: JsonOpt = False,
 ) -> None:

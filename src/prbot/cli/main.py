@@ -14,6 +14,7 @@ from prbot import __version__
 from prbot.cli import audit_cmd, auth_cmd, config_cmd, hook_cmd
 from prbot.cli.errors import handled
 from prbot.cli.review_cmd import review
+from prbot.cli.run_cmd import explain, run
 
 app = typer.Typer(
     name="prbot",
@@ -49,7 +50,9 @@ def _root(
     """
 
 
+app.command("run")(run)
 app.command("review")(review)
+app.command("explain")(explain)
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(audit_cmd.app, name="audit")
 app.add_typer(hook_cmd.app, name="hook")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -14,17 +14,17 @@ from prbot.cli.options import ConfigOpt, JsonOpt, NoColorOpt, QuietOpt, VerboseO
 
 def review(
     diff: Annotated[
-        Optional[str],
+        str | None,
         typer.Option("--diff", "-d", help="Review this unified diff file; '-' reads stdin."),
-    ] = None,  # noqa: UP045
+    ] = None,
     base: Annotated[
-        Optional[str],
+        str | None,
         typer.Option(
             "--base",
             "-b",
             help="Base branch to diff against (default: origin/HEAD, else main/master).",
         ),
-    ] = None,  # noqa: UP045
+    ] = None,
     staged: Annotated[
         bool, typer.Option("--staged", help="Include staged (index) changes.")
     ] = False,
@@ -32,21 +32,21 @@ def review(
         bool, typer.Option("--working-tree", help="Include staged, unstaged and untracked changes.")
     ] = False,
     model: Annotated[
-        Optional[str],
+        str | None,
         typer.Option(
             "--model", "-m", help="LiteLLM model string, or 'builtin' (env: PRBOT_MODEL)."
         ),
-    ] = None,  # noqa: UP045
+    ] = None,
     api_base: Annotated[
-        Optional[str],
+        str | None,
         typer.Option(
             "--api-base", help="Base URL of an OpenAI-compatible or self-hosted model endpoint."
         ),
-    ] = None,  # noqa: UP045
+    ] = None,
     exclude: Annotated[
-        Optional[list[str]],
+        list[str] | None,
         typer.Option("--exclude", "-x", help="Glob of files to skip (repeatable)."),
-    ] = None,  # noqa: UP045
+    ] = None,
     fail_on: Annotated[
         str,
         typer.Option(

@@ -34,7 +34,6 @@ from pydantic import BaseModel
 from prbot.rules.conditions import Condition, ConditionSyntaxError, leaves, parse_conditions
 from prbot.rules.patterns import Glob, PatternError, compile_glob
 from prbot.rules.schema import (
-    Actions,
     LabelAction,
     LabelDef,
     NotifyAction,
@@ -391,7 +390,6 @@ def _unknown_channel(name: str, channels: frozenset[str], prefix: str, at: Path)
 __all__ = [
     "DEFAULT_RULES",
     "Action",
-    "Actions",
     "LabelSpec",
     "Pipeline",
     "PipelineError",

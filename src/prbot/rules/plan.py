@@ -27,7 +27,7 @@ Safety, enforced here whatever the rules say (refusals are listed with their rea
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -332,8 +332,3 @@ def _plain(value: object) -> object:
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     return value
-
-
-def iter_matched_actions(p: Plan, kind: str) -> Iterator[PlannedAction]:
-    """The planned actions of one kind, in execution order."""
-    return (a for a in p.actions if a.kind == kind)
