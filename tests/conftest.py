@@ -67,5 +67,5 @@ def git_repo(tmp_path: Path) -> Path:
     return repo
 
 
-from tests.fakes.openai_server import fake_model  # noqa: E402,F401  (fixture shared by every test dir)
 from tests.fakes.github_server import fake_github  # noqa: E402,F401
+from tests.fakes.openai_server import fake_model  # noqa: E402,F401  (fixture shared by every test dir)

@@ -160,5 +160,7 @@ def test_rule_conditions_are_checked_at_load_time() -> None:
 
 
 def test_duration_without_unit_is_a_config_error() -> None:
-    err = _err("version: 1\nrules:\n  - name: old\n    if: ['age>7']\n    do: {comment: {body: hi}}\n")
+    err = _err(
+        "version: 1\nrules:\n  - name: old\n    if: ['age>7']\n    do: {comment: {body: hi}}\n"
+    )
     assert "unit" in (err.message + (err.hint or "")).lower()

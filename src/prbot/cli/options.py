@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 ConfigOpt = Annotated[
-    Optional[Path],  # noqa: UP045 - typer needs Optional on Python 3.10
+    Optional[Path],  # noqa: UP045  (evaluated at import: keep the 3.10-safe spelling)
     typer.Option(
         "--config",
         "-c",

@@ -5,27 +5,27 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from prbot.cli.options import ConfigOpt, JsonOpt, NoColorOpt, QuietOpt, VerboseOpt
 
 PrOpt = Annotated[
-    Optional[str],
+    str | None,
     typer.Option("--pr", help="Pull/merge request URL (outside CI, or to override it)."),
-]  # noqa: UP045
+]
 PrNumberOpt = Annotated[
-    Optional[int], typer.Option("--pr-number", help="PR number (e.g. for workflow_dispatch).")
-]  # noqa: UP045
+    int | None, typer.Option("--pr-number", help="PR number (e.g. for workflow_dispatch).")
+]
 ModelOpt = Annotated[
-    Optional[str],
+    str | None,
     typer.Option("--model", "-m", help="LiteLLM model string or 'builtin' (env: PRBOT_MODEL)."),
-]  # noqa: UP045
+]
 ApiBaseOpt = Annotated[
-    Optional[str],
+    str | None,
     typer.Option("--api-base", help="OpenAI-compatible or self-hosted model endpoint."),
-]  # noqa: UP045
+]
 
 
 def _go(
