@@ -268,3 +268,27 @@ def test_bad_event_payload_and_missing_token(tmp_path: Path, fake_github: FakeGi
     assert missing.code == 2 and "GITHUB_TOKEN" in missing.err
     push = {**_event(tmp_path, fake_github), "GITHUB_EVENT_NAME": "push"}
     assert prbot("run", cwd=tmp_path, env=push).code == 2
+
+
+def test_local_branch_run_sends_nothing(tmp_path: Path, git_repo: Path) -> None:
+    from tests.conftest import git
+
+    git(git_repo, "checkout", "-q", "-b", "topic")
+    (git_repo / "a.py").write_text("def f():\n    breakpoint()\n")
+    git(git_repo, "add", ".")
+    git(git_repo, "commit", "-q", "-m", "a")
+    run = prbot("run", "--json", cwd=git_repo)
+    assert run.code == 0, run.err
+    doc = run.json()
+    assert doc["api_calls"] == 0
+    assert any(f["rule"] == "debug/breakpoint" for f in doc["findings"])
+    assert doc["writes"] and all("local run" in w["detail"] for w in doc["writes"])
+    shown = prbot("run", "--no-color", cwd=git_repo)
+    assert "(no conditions: always)" in shown.out
+
+
+def test_pr_url_of_an_unsupported_forge(tmp_path: Path) -> None:
+    run = prbot("run", "--pr", "https://gitlab.com/group/project/-/merge_requests/5", cwd=tmp_path, env={"GITLAB_TOKEN": "x"})
+    assert run.code == 2 and "not supported" in run.err
+    garbage = prbot("run", "--pr", "https://example.com/nothing", cwd=tmp_path)
+    assert garbage.code == 2 and "not a pull/merge request URL" in garbage.err

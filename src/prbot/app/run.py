@@ -120,19 +120,28 @@ def run_pipeline(
     open_platform: Callable[..., Platform] | None = None,
 ) -> RunOutcome:
     say = progress or (lambda _m: None)
-    from prbot.ci.detect import detect
+    from prbot.ci.detect import CIContext, detect, running_in_ci
 
-    ci = detect(opts.env, pr_url=opts.pr_url, pr_number=opts.pr_number)
-    if ci.pr is None:
-        return RunOutcome(ExitCode.OK, nothing_to_do=f"event '{ci.event}' needs no work")
-    if ci.event == "issue_comment" and ci.command is None:
-        return RunOutcome(ExitCode.OK, nothing_to_do="the comment holds no /prbot command")
-    if open_platform is None:
-        from prbot.platforms.registry import open_platform as default_open
+    platform: Platform
+    if opts.pr_url is None and opts.pr_number is None and not running_in_ci(opts.env):
+        # A laptop, no PR named: the local branch is the pull request; nothing is sent anywhere.
+        from prbot.platforms.terminal import TerminalPlatform
 
-        open_platform = default_open
-    say(f"Reading {ci.pr.repo}#{ci.pr.number}…")
-    platform = open_platform(ci.pr, opts.env, in_ci=ci.in_ci)
+        ci = CIContext("local", None, "local", "", None, "", "", "")
+        say("Reading the local branch…")
+        platform = TerminalPlatform(opts.cwd)
+    else:
+        ci = detect(opts.env, pr_url=opts.pr_url, pr_number=opts.pr_number)
+        if ci.pr is None:
+            return RunOutcome(ExitCode.OK, nothing_to_do=f"event '{ci.event}' needs no work")
+        if ci.event == "issue_comment" and ci.command is None:
+            return RunOutcome(ExitCode.OK, nothing_to_do="the comment holds no /prbot command")
+        if open_platform is None:
+            from prbot.platforms.registry import open_platform as default_open
+
+            open_platform = default_open
+        say(f"Reading {ci.pr.repo}#{ci.pr.number}…")
+        platform = open_platform(ci.pr, opts.env, in_ci=ci.in_ci)
     pr = platform.get_pull_request()
     if pr.state != "open":
         return RunOutcome(

@@ -32,9 +32,11 @@ def render_run(console: Console, outcome: RunOutcome, *, explain: bool = False) 
         for rule in plan.rules:
             mark = "[green]matched[/green]" if rule.matched else "[dim]not matched[/dim]"
             tree = Tree(f"[bold]{rule.name}[/bold] — {mark}; do: {', '.join(rule.configured)}")
-            for child in rule.explanation.children or (rule.explanation,):
-                if child.source:
-                    _explanation_tree(child, tree)
+            ex = rule.explanation
+            if not ex.children and ex.source in ("", "and"):
+                tree.add("[dim](no conditions: always)[/dim]")
+            for child in ex.children or (() if ex.source in ("", "and") else (ex,)):
+                _explanation_tree(child, tree)
             for action in rule.actions:
                 tree.add(f"[cyan]→ {action.kind}[/cyan]")
             for refusal in rule.refusals:
