@@ -34,7 +34,9 @@ def _type_name(annotation: Any) -> str:
         if get_args(annotation)
         else getattr(annotation, "__name__", str(annotation))
     )
-    return text.replace("typing.", "").replace("prbot.config.schema.", "")
+    for prefix in ("typing.", "prbot.config.schema.", "prbot.rules.schema."):
+        text = text.replace(prefix, "")
+    return text
 
 
 def config_table() -> str:

@@ -164,3 +164,9 @@ def test_duration_without_unit_is_a_config_error() -> None:
         "version: 1\nrules:\n  - name: old\n    if: ['age>7']\n    do: {comment: {body: hi}}\n"
     )
     assert "unit" in (err.message + (err.hint or "")).lower()
+
+
+def test_did_you_mean_inside_named_entries() -> None:
+    err = _err("version: 1\nlabels:\n  docs: {colour: red}\n")
+    assert err.line == 3 and "labels.docs.colour" in err.message
+    assert "did you mean 'color'" in (err.hint or "")

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -294,20 +294,42 @@ def _nearest_line(loc: tuple[Any, ...], lines: dict[tuple[str | int, ...], int])
 
 
 def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """Field names of the model at ``loc``; list indexes and mapping keys (``labels.<name>``) are stepped over."""
     current: Any = model
+    skip_key = False
     for part in loc:
         if isinstance(part, int):
+            continue
+        if skip_key:
+            skip_key = False
             continue
         field = getattr(current, "model_fields", {}).get(part)
         if field is None:
             return []
+        skip_key = _is_mapping(field.annotation)
         current = _model_in(field.annotation)
         if current is None:
             return []
     return list(getattr(current, "model_fields", {}).keys())
 
 
+def _unalias(annotation: Any) -> Any:
+    """Type aliases (``Labels = TypeAliasType(...)``) hide their value behind ``__value__``."""
+    while hasattr(annotation, "__value__"):
+        annotation = annotation.__value__
+    return annotation
+
+
+def _is_mapping(annotation: Any) -> bool:
+    annotation = _unalias(annotation)
+    origin = get_origin(annotation)
+    if origin in (dict, Mapping):
+        return True
+    return any(_is_mapping(a) for a in get_args(annotation) if get_origin(a) is not None)
+
+
 def _model_in(annotation: Any) -> type[BaseModel] | None:
+    annotation = _unalias(annotation)
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
     for arg in getattr(annotation, "__args__", ()) or ():

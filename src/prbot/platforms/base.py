@@ -22,6 +22,11 @@ SUMMARY_MARKER = "<!-- prbot:summary -->"
 REVIEW_MARKER = "<!-- prbot:review -->"
 
 
+def comment_marker(key: str) -> str:
+    """The hidden marker of a rule-owned comment (``key`` is a slug of the rule name)."""
+    return f"<!-- prbot:comment:{key} -->"
+
+
 def finding_marker(fingerprint: str) -> str:
     """The hidden marker of one inline finding: same path, line and fingerprint = same comment."""
     return f"<!-- prbot:finding:{fingerprint} -->"
@@ -177,6 +182,14 @@ class Platform(Protocol):
     ) -> WriteResult: ...
 
     def upsert_summary(self, pr: PullRequest, body: str) -> WriteResult: ...
+
+    def upsert_comment(self, pr: PullRequest, marker: str, body: str) -> WriteResult:
+        """One conversation comment owned by ``marker`` (a rule's ``comment`` action), edited in place."""
+        ...
+
+    def update_description(self, pr: PullRequest, body: str) -> WriteResult:
+        """Replace the PR description (the caller keeps human text; see ``describe``)."""
+        ...
 
     def set_labels(
         self, pr: PullRequest, *, add: Sequence[str], remove: Sequence[str]
