@@ -70,8 +70,7 @@ class ReviewOutcome:
             "model": self.model,
             "verdict": self.verdict,
             "summary": res.summary,
-            "findings": [{**f.to_dict(), "inline": True} for f in res.findings]
-            + [{**f.to_dict(), "inline": False} for f in res.summary_findings],
+            "findings": findings_document(res),
             "counts": {s.value: res.count(s) for s in Severity},
             "skipped": [s.to_dict() for s in res.skipped],
             "warnings": list(res.warnings),
@@ -87,6 +86,13 @@ class ReviewOutcome:
                 "db": str(self.audit_db) if self.audit_db else None,
             },
         }
+
+
+def findings_document(result: ReviewResult) -> list[dict[str, object]]:
+    """Findings as printed by ``--json``: inline ones first, then summary-only ones."""
+    return [{**f.to_dict(), "inline": True} for f in result.findings] + [
+        {**f.to_dict(), "inline": False} for f in result.summary_findings
+    ]
 
 
 def _now() -> str:

@@ -17,7 +17,7 @@ from typing import Any
 
 from prbot import __version__
 from prbot.app.model_choice import ModelChoice, choose_model
-from prbot.app.review import FailOn, _now, exit_code_for, verdict_for
+from prbot.app.review import FailOn, _now, exit_code_for, findings_document, verdict_for
 from prbot.app.review_diff import DiffReview, review_diff
 from prbot.app.summary import summary_markdown
 from prbot.config.loader import (
@@ -67,12 +67,7 @@ class RunOutcome:
 
     def to_document(self) -> dict[str, Any]:
         res = self.result
-        findings = (
-            [{**f.to_dict(), "inline": True} for f in res.findings]
-            + [{**f.to_dict(), "inline": False} for f in res.summary_findings]
-            if res
-            else []
-        )
+        findings = findings_document(res) if res else []
         return {
             "run_id": self.run_id,
             "pr": None

@@ -10,6 +10,8 @@ from typing import Annotated
 
 import typer
 
+from prbot.cli.options import check_fail_on
+
 app = typer.Typer(help="Install prbot as a git pre-push hook.", no_args_is_help=True)
 
 MARKER = "# installed by prbot hook install"
@@ -47,8 +49,7 @@ def install(
     """Write .git/hooks/pre-push so every push is reviewed first."""
     from prbot.errors import UsageError
 
-    if fail_on not in ("error", "warning", "never"):
-        raise UsageError(f"--fail-on must be error, warning or never (got {fail_on!r})")
+    check_fail_on(fail_on)
     target = _hooks_dir() / "pre-push"
     if target.exists() and MARKER not in target.read_text(errors="replace") and not force:
         raise UsageError(

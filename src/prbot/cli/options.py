@@ -26,3 +26,15 @@ NoColorOpt = Annotated[
 ]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="More detail on stderr.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Only the result; no progress.")]
+
+
+FAIL_ON_LEVELS = ("error", "warning", "never")
+
+
+def check_fail_on(value: str) -> str:
+    """``--fail-on`` is validated here so every command words the error the same way."""
+    if value not in FAIL_ON_LEVELS:
+        from prbot.errors import UsageError
+
+        raise UsageError(f"--fail-on must be error, warning or never (got {value!r})")
+    return value

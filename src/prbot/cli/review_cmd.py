@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from prbot.cli.options import ConfigOpt, JsonOpt, NoColorOpt, QuietOpt, VerboseOpt
+from prbot.cli.options import ConfigOpt, JsonOpt, NoColorOpt, QuietOpt, VerboseOpt, check_fail_on
 
 
 def review(
@@ -65,8 +65,7 @@ def review(
     from prbot.cli.render import make_console, render_review
     from prbot.errors import UsageError
 
-    if fail_on not in ("error", "warning", "never"):
-        raise UsageError(f"--fail-on must be error, warning or never (got {fail_on!r})")
+    check_fail_on(fail_on)
     if diff is not None and (staged or working_tree or base):
         raise UsageError("--diff cannot be combined with --base, --staged or --working-tree")
     no_color = no_color or bool(os.environ.get("NO_COLOR"))

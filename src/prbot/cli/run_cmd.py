@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from prbot.cli.options import ConfigOpt, JsonOpt, NoColorOpt, QuietOpt, VerboseOpt
+from prbot.cli.options import ConfigOpt, JsonOpt, NoColorOpt, QuietOpt, VerboseOpt, check_fail_on
 
 PrOpt = Annotated[
     str | None,
@@ -44,10 +44,8 @@ def _go(
 ) -> None:
     from prbot.app.run import RunOptions, report_to_ci, run_pipeline
     from prbot.cli.render import make_console
-    from prbot.errors import UsageError
 
-    if fail_on not in ("error", "warning", "never"):
-        raise UsageError(f"--fail-on must be error, warning or never (got {fail_on!r})")
+    check_fail_on(fail_on)
     env = dict(os.environ)
     no_color = no_color or bool(env.get("NO_COLOR"))
     err = make_console(stderr=True, no_color=no_color)

@@ -21,18 +21,13 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 from pydantic_core import PydanticCustomError, ValidationError
 from typing_extensions import TypeAliasType
 
+from prbot.rules.attributes import ASSOCIATIONS
+
 SeverityName = Literal["info", "warning", "error"]
 MergeMethod = Literal["merge", "squash", "rebase"]
 Conclusion = Literal["success", "failure", "neutral"]
-Association = Literal[
-    "OWNER",
-    "MEMBER",
-    "COLLABORATOR",
-    "CONTRIBUTOR",
-    "FIRST_TIME_CONTRIBUTOR",
-    "FIRST_TIMER",
-    "NONE",
-]
+#: One list of author associations for the schema and the condition language.
+Association = Literal[ASSOCIATIONS]  # type: ignore[valid-type]
 
 #: Forges cap label names (GitHub: 50 characters); GitLab's API separates labels with commas.
 MAX_LABEL_CHARS = 50
