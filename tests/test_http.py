@@ -428,3 +428,71 @@ def test_token_absent_from_debug_logs(
     with client_for(server.url, Sleeps()) as c, pytest.raises(HttpStatusError):
         c.get_json("/x", params={"q": "1"})
     assert caplog.records and TOKEN not in caplog.text
+
+
+# -- forge-neutral header conventions (GitLab's ``RateLimit-*``, ``x-next-page``, token headers) -----
+
+
+def test_429_without_retry_after_waits_until_ratelimit_reset(server: ScriptServer) -> None:
+    reset = int(time.time()) + 40
+    headers = {"RateLimit-Remaining": "0", "RateLimit-Reset": str(reset)}
+    server.queue.extend([Canned(429, {"message": "Retry later"}, headers), Canned(200, {})])
+    sleeps = Sleeps()
+    with client_for(server.url, sleeps) as c:
+        c.get_json("/x")
+    assert len(sleeps) == 1 and 35 <= sleeps[0] <= 42
+
+
+def test_429_ratelimit_reset_as_delay_seconds(server: ScriptServer) -> None:
+    server.queue.extend([Canned(429, {}, {"RateLimit-Reset": "12"}), Canned(200, {})])
+    sleeps = Sleeps()
+    with client_for(server.url, sleeps) as c:
+        c.get_json("/x")
+    assert sleeps == [13.0]
+
+
+def test_retry_after_wins_over_ratelimit_reset(server: ScriptServer) -> None:
+    reset = str(int(time.time()) + 500)
+    headers = {"Retry-After": "3", "RateLimit-Reset": reset, "RateLimit-Remaining": "0"}
+    server.queue.extend([Canned(429, {}, headers), Canned(200, {})])
+    sleeps = Sleeps()
+    with client_for(server.url, sleeps) as c:
+        c.get_json("/x")
+    assert sleeps == [3.0]
+
+
+def test_ratelimit_headers_on_a_200_are_not_a_limit(server: ScriptServer) -> None:
+    headers = {"RateLimit-Remaining": "0", "RateLimit-Reset": str(int(time.time()) + 60)}
+    server.queue.append(Canned(200, {"ok": True}, headers))
+    sleeps = Sleeps()
+    with client_for(server.url, sleeps) as c:
+        assert c.get_json("/x") == {"ok": True}
+    assert sleeps == [] and len(server.seen) == 1
+
+
+def test_pagination_follows_x_next_page_without_link(server: ScriptServer) -> None:
+    server.routes["/items?per_page=100"] = Canned(200, [1, 2], {"x-next-page": "2"})
+    server.routes["/items?per_page=100&page=2"] = Canned(200, [3], {"x-next-page": "3"})
+    server.routes["/items?per_page=100&page=3"] = Canned(200, [4], {"x-next-page": ""})
+    with client_for(server.url, Sleeps()) as c:
+        assert list(c.paginate("/items")) == [1, 2, 3, 4]
+        assert c.calls == 3
+
+
+def test_pagination_x_next_page_stops_on_an_empty_page(server: ScriptServer) -> None:
+    server.routes["/items?per_page=100"] = Canned(200, [], {"x-next-page": "2"})
+    with client_for(server.url, Sleeps()) as c:
+        assert list(c.paginate("/items")) == []
+    assert len(server.seen) == 1
+
+
+def test_token_in_a_custom_header_is_sent_bare_and_redacted(server: ScriptServer) -> None:
+    server.routes["/x"] = Canned(404, {"message": f"404 Project Not Found {TOKEN}"})
+    client = make_client(
+        server.url, token=TOKEN, auth_header="PRIVATE-TOKEN", sleep=Sleeps(), write_interval=0
+    )
+    with client as c, pytest.raises(HttpStatusError) as ei:
+        c.get_json("/x")
+    assert server.seen[0].headers["private-token"] == TOKEN
+    assert "authorization" not in server.seen[0].headers
+    assert TOKEN not in str(ei.value) and "[redacted]" in str(ei.value)

@@ -43,6 +43,8 @@ _SECONDARY_MIN_WAIT = 60.0
 _CACHE_ENTRIES = 256
 _CACHE_MAX_BODY = 5 * 1024 * 1024
 _MSG_LIMIT = 300
+#: A reset header above this is a Unix time, below it a delay in seconds (2001-09-09).
+_EPOCH_FLOOR = 1_000_000_000.0
 
 
 class HttpError(PlatformError):
@@ -166,8 +168,9 @@ def _rate_limit_hint(resp: httpx.Response) -> tuple[bool, float | None, float]:
     """(is a rate limit, seconds to wait if the server said, minimum wait)."""
     status = resp.status_code
     retry_after = parse_retry_after(resp.headers.get("retry-after"))
-    remaining = resp.headers.get("x-ratelimit-remaining")
-    reset = resp.headers.get("x-ratelimit-reset")
+    # GitHub says ``x-ratelimit-*``; GitLab (and the IETF draft) say ``ratelimit-*``.
+    remaining = resp.headers.get("x-ratelimit-remaining") or resp.headers.get("ratelimit-remaining")
+    reset = resp.headers.get("x-ratelimit-reset") or resp.headers.get("ratelimit-reset")
     exhausted = remaining is not None and remaining.strip() == "0"
     secondary = False
     if status == 403:
@@ -179,8 +182,11 @@ def _rate_limit_hint(resp: httpx.Response) -> tuple[bool, float | None, float]:
         return False, None, 0.0
     if retry_after is not None:
         return True, retry_after, 0.0
-    if exhausted and reset and reset.strip().isdigit():
-        return True, max(0.0, float(reset) - time.time()) + 1.0, 0.0
+    if reset and reset.strip().isdigit() and (exhausted or status == 429):
+        value = float(reset)
+        # A Unix time (GitHub, GitLab) or, per the IETF draft, seconds from now.
+        wait = value - time.time() if value > _EPOCH_FLOOR else value
+        return True, max(0.0, wait) + 1.0, 0.0
     return True, None, _SECONDARY_MIN_WAIT if secondary else 0.0
 
 
@@ -430,7 +436,7 @@ class ApiClient:
         headers: Mapping[str, str] | None = None,
         max_pages: int = 1000,
     ) -> Iterator[Any]:
-        """Every item over all pages, following ``Link: <…>; rel="next"`` (100 per page).
+        """Every item over all pages, following ``Link: <…>; rel="next"`` or ``x-next-page`` (100 per page).
 
         ``key`` names the list inside an object page (e.g. ``check_runs``). A ``next`` link to another
         host is refused: the token must never be sent anywhere but the API it was given for.
@@ -447,7 +453,11 @@ class ApiClient:
             yield from items
             nxt = resp.links.get("next", {}).get("url")
             if not nxt:
-                return
+                # Some APIs (GitLab) may send only ``x-next-page``: empty on the last page.
+                page = (resp.headers.get("x-next-page") or "").strip()
+                if not page.isdigit() or not items:
+                    return
+                nxt = str(resp.request.url.copy_set_param("page", page))
             if httpx.URL(nxt).host not in ("", origin):
                 raise HttpError(f"pagination link points to another host ({httpx.URL(nxt).host})")
             url, query = nxt, None
@@ -465,6 +475,7 @@ def make_client(
     *,
     token: str | None,
     auth_scheme: str = "Bearer",
+    auth_header: str = "Authorization",
     headers: Mapping[str, str] | None = None,
     timeout: float = 30.0,
     max_retries: int = 4,
@@ -473,11 +484,18 @@ def make_client(
     deadline: float | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> ApiClient:
-    """Build the client for one API base. ``deadline`` is a budget in seconds from now."""
+    """Build the client for one API base. ``deadline`` is a budget in seconds from now.
+
+    ``auth_header`` other than ``Authorization`` (GitLab's ``PRIVATE-TOKEN``, ``JOB-TOKEN``) carries
+    the bare token; either way the client knows the token, so it is redacted from every error.
+    """
     base = base_url.rstrip("/") + "/"
     all_headers = {"User-Agent": f"prbot/{__version__}", **(headers or {})}
     if token:
-        all_headers["Authorization"] = f"{auth_scheme} {token}"
+        if auth_header.lower() == "authorization":
+            all_headers["Authorization"] = f"{auth_scheme} {token}"
+        else:
+            all_headers[auth_header] = token
     client = httpx.Client(
         base_url=base,
         headers=all_headers,

@@ -178,3 +178,19 @@ def test_audit_verify_detects_tampering(tmp_path: Path) -> None:
 def test_audit_without_database(tmp_path: Path) -> None:
     run = prbot("audit", "show", cwd=tmp_path)
     assert run.code != 0 and "no audit database" in run.err
+
+
+def test_sarif_and_codequality_reports(tmp_path: Path) -> None:
+    run = prbot(
+        "review", "--diff", str(EXAMPLE_DIFF), "-q", "--sarif", "out/prbot.sarif", "--codequality", "out/cq.json",
+        cwd=tmp_path,
+    )
+    assert run.code == 0, run.err
+    sarif = json.loads((tmp_path / "out" / "prbot.sarif").read_text())
+    assert sarif["version"] == "2.1.0"
+    results = sarif["runs"][0]["results"]
+    assert any(r["ruleId"] == "secret/aws-access-key-id" for r in results)
+    cq = json.loads((tmp_path / "out" / "cq.json").read_text())
+    assert len({i["fingerprint"] for i in cq}) == len(cq) == len(results)
+    for secret in RAW_SECRETS:
+        assert secret not in (tmp_path / "out" / "prbot.sarif").read_text()

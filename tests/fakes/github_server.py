@@ -304,6 +304,7 @@ class FakeGitHub:
         return [
             ("GET", repo + r"/pulls", r.list_pulls, False),
             ("GET", pull, r.get_pull, False),
+            ("PATCH", pull, r.update_pull, False),
             ("GET", pull + r"/files", r.list_files, False),
             ("GET", pull + r"/reviews", r.list_reviews, False),
             ("POST", pull + r"/reviews", r.post_review, False),
@@ -413,6 +414,23 @@ class FakeGitHub:
                     {},
                 )
             return 200, pr.diff.encode(), {"Content-Type": "text/plain; charset=utf-8"}
+        return 200, self.pr_json(pr), {}
+
+    def update_pull(self, who: str, g: dict[str, str], q: dict[str, str], h: Any, b: Any) -> Result:
+        pr = self._pr(g)
+        if pr is None:
+            return 404, {"message": "Not Found"}, {}
+        b = b if isinstance(b, dict) else {}
+        if "body" in b and not isinstance(b["body"], (str, type(None))):
+            return _unprocessable("body is not a string")
+        if len(b.get("body") or "") > MAX_BODY:
+            return _unprocessable("Body is too long (maximum is 65536 characters)")
+        if "title" in b:
+            if not isinstance(b["title"], str) or not b["title"].strip():
+                return _unprocessable("title can't be blank")
+            pr.title = b["title"]
+        if "body" in b:
+            pr.body = b["body"] or ""
         return 200, self.pr_json(pr), {}
 
     def list_files(self, who: str, g: dict[str, str], q: dict[str, str], h: Any, b: Any) -> Result:

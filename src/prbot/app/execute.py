@@ -7,12 +7,17 @@ the writes, not the run: the caller reports through the CI's own channels instea
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import hashlib
+import os
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from prbot.app.summary import finding_comment
-from prbot.errors import PlatformError
-from prbot.models import Finding, ReviewResult, Severity
+from prbot.diff.model import Diff
+from prbot.errors import ModelError, PlatformError
+from prbot.models import ChangeInfo, Finding, ModelCall, ReviewResult, Severity
 from prbot.platforms.base import (
     Annotation,
     CheckConclusion,
@@ -22,9 +27,17 @@ from prbot.platforms.base import (
     PullRequest,
     ReviewEvent,
     WriteResult,
+    comment_marker,
 )
 
 _LEVEL = {Severity.ERROR: "failure", Severity.WARNING: "warning", Severity.INFO: "notice"}
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+def rule_slug(rule: str) -> str:
+    """The key of a rule's own comment: readable, plus a hash so "A b" and "a-b" never share one."""
+    readable = _SLUG.sub("-", rule.lower()).strip("-")[:40] or "rule"
+    return f"{readable}-{hashlib.sha256(rule.encode('utf-8', 'replace')).hexdigest()[:6]}"
 
 
 @dataclass
@@ -78,8 +91,20 @@ def execute(
     summary_body: str,
     record: Callable[[WriteResult], None],
     dry_run: bool = False,
+    env: Mapping[str, str] | None = None,
+    channels: Mapping[str, Any] | None = None,
+    diff: Diff | None = None,
+    describe_client: Any = None,
+    on_model_call: Callable[[ModelCall], None] | None = None,
+    notify_options: Any = None,
 ) -> Execution:
-    """Run the plan's actions in order: review, summary, labels, statuses, reviewers, merge."""
+    """Run the plan's actions in order: review, summary, describe, labels, then rule order.
+
+    ``env`` holds the notification secrets (read only when a notification is sent); ``channels``
+    is the config's ``notify:`` section. ``describe_client`` (an ``LLMClient``, or ``None`` for the
+    builtin description) writes ``describe``; its calls go to ``on_model_call``. ``diff`` is the
+    parsed diff, for the describe prompt and the builtin description.
+    """
     ex = Execution()
     kinds = plan.kinds()
 
@@ -113,6 +138,13 @@ def execute(
     if reviewing:
         do("summary", lambda: platform.upsert_summary(pr, summary_body))
 
+    if plan.review.describe is not None or "describe" in kinds:
+        describe = _Describer(
+            platform, pr, result, dict(plan.review.describe or {}), diff, describe_client,
+            on_model_call, ex.notes,
+        )  # fmt: skip
+        do("describe", describe.write)
+
     add, remove = plan.label_changes()
     if add or remove:
         if platform.capabilities.labels:
@@ -122,9 +154,18 @@ def execute(
                 f"labels are not supported on {platform.name}: {', '.join(add)} not applied"
             )
 
+    notifier = _Notifier(platform, pr, env, channels, notify_options, dry_run)
     for action in plan.actions:
         params = action.params
-        if action.kind == "set-status":
+        if action.kind == "comment":
+            marker = comment_marker(rule_slug(action.rule))
+            body = _comment_body(str(params.get("body", "")))
+            do("comment", lambda m=marker, b=body: platform.upsert_comment(pr, m, b))
+        elif action.kind == "notify":
+            res = notifier.send(action.rule, params)
+            ex.writes.append(res)
+            record(res)
+        elif action.kind == "set-status":
             report = CheckReport(
                 head_sha=pr.head_sha,
                 conclusion=CheckConclusion(str(params.get("conclusion", "neutral"))),
@@ -156,16 +197,150 @@ def execute(
                     pr, method=m, sha=h, delete_branch=d
                 ),
             )
-        elif action.kind in ("notify", "describe"):
-            ex.notes.append(
-                f"{action.kind} (rule {action.rule!r}) is not available in this version; skipped"
-            )
-            res = WriteResult(
-                action.kind, ok=True, skipped=True, detail="not available in this version"
-            )
-            ex.writes.append(res)
-            record(res)
+    if notifier.sent:
+        log = notifier.log_comment()
+        do("notify-log", lambda: platform.upsert_comment(pr, *log))
     return ex
+
+
+def _comment_body(text: str) -> str:
+    """A rule's comment, with no secret-looking text (defence in depth; values are whitelisted)."""
+    from prbot.review.secrets import redact
+
+    return redact(text)[0] or "(empty)"
+
+
+@dataclass
+class _Describer:
+    """Generates the description once and writes it only when prbot's section changed."""
+
+    platform: Platform
+    pr: PullRequest
+    result: ReviewResult
+    settings: dict[str, object]
+    diff: Diff | None
+    client: Any
+    on_call: Callable[[ModelCall], None] | None
+    notes: list[str]
+
+    def text(self) -> str:
+        from prbot.review.describe import builtin_description
+
+        builtin = builtin_description(
+            self.diff, self.result, additions=self.pr.additions, deletions=self.pr.deletions,
+            changed_files=self.pr.changed_files,
+        )  # fmt: skip
+        if self.client is None:
+            return builtin
+        from prbot.review.describe import (
+            DESCRIBE_SCHEMA,
+            build_describe_messages,
+            parse_description,
+            render_diff,
+        )
+
+        pr = self.pr
+        change = ChangeInfo(title=pr.title, body=pr.body, author=pr.author, base_ref=pr.base_ref,
+                            head_ref=pr.head_ref, base_sha=pr.base_sha, head_sha=pr.head_sha,
+                            url=pr.url)  # fmt: skip
+        instructions = self.settings.get("instructions")
+        messages = build_describe_messages(
+            render_diff(self.diff) if self.diff is not None else "",
+            change,
+            str(instructions) if instructions else None,
+        )
+        try:
+            answer = self.client.complete(messages, json_schema=DESCRIBE_SCHEMA, purpose="describe")
+        except ModelError as exc:
+            call = getattr(exc, "call", None)
+            if call is not None:
+                self._count(call)
+            self.notes.append(f"describe: the model failed, builtin summary used: {exc.one_line()}")
+            return builtin
+        self._count(answer.call)
+        text = parse_description(answer.text)
+        if not text:
+            self.notes.append("describe: the model's answer was empty, builtin summary used")
+            return builtin
+        return text
+
+    def _count(self, call: ModelCall) -> None:
+        self.result.calls.append(call)
+        self.result.usage.add(call.prompt_tokens, call.completion_tokens, call.cost_usd)
+        if self.on_call is not None:
+            self.on_call(call)
+
+    def write(self) -> WriteResult:
+        from prbot.review.describe import same_body, splice
+
+        new = splice(self.pr.body, self.text())
+        if same_body(new, self.pr.body):
+            return WriteResult("describe", ok=True, skipped=True, detail="description up to date")
+        return self.platform.update_description(self.pr, new)
+
+
+class _Notifier:
+    """Sends notify actions, skipping those already listed in the PR's notification log."""
+
+    def __init__(
+        self,
+        platform: Platform,
+        pr: PullRequest,
+        env: Mapping[str, str] | None,
+        channels: Mapping[str, Any] | None,
+        options: Any,
+        dry_run: bool,
+    ) -> None:
+        self.platform, self.pr, self.env = platform, pr, env
+        self.channels, self.options, self.dry_run = channels, options, dry_run
+        self.sent: dict[str, str] = {}
+        self._previous: dict[str, str] | None = None
+
+    def _logged(self) -> dict[str, str]:
+        if self._previous is None:
+            from prbot.notify.send import LOG_KEY, log_entries
+
+            marker = comment_marker(LOG_KEY)
+            self._previous = {}
+            try:
+                comments = self.platform.list_comments(self.pr)
+            except PlatformError:
+                comments = []
+            for c in comments:
+                if c.body.startswith(marker):
+                    self._previous = log_entries(c.body)
+        return self._previous
+
+    def send(self, rule: str, params: Mapping[str, object]) -> WriteResult:
+        from prbot.notify.send import log_entry, notification_key, send
+
+        name, message = str(params.get("channel", "")), str(params.get("message", ""))
+        where = f"notify channel {name!r}"
+        if self.platform.name == "local":
+            return WriteResult(
+                "notify", ok=True, skipped=True, detail=f"local run: {where} not sent"
+            )
+        if self.dry_run:
+            return WriteResult("notify", ok=True, skipped=True, detail="dry run: nothing sent")
+        cfg = (self.channels or {}).get(name)
+        if cfg is None:
+            return WriteResult(
+                "notify", ok=False, detail=f"{where} is not configured under notify:"
+            )
+        key = notification_key(rule, name, message)
+        if key in self._logged() or key in self.sent:
+            return WriteResult("notify", ok=True, skipped=True, ids=(key,),
+                               detail=f"{where}: already sent for this pull request")  # fmt: skip
+        env = self.env if self.env is not None else os.environ
+        res = send(name, cfg, message, env=env, pr=self.pr, rule=rule, options=self.options)
+        if res.ok:
+            self.sent[key] = log_entry(key, rule, name)
+        return res
+
+    def log_comment(self) -> tuple[str, str]:
+        from prbot.notify.send import LOG_KEY, log_body
+
+        return comment_marker(LOG_KEY), log_body({**self._logged(), **self.sent})
 
 
 def _review_body(result: ReviewResult, event: ReviewEvent) -> str:

@@ -25,6 +25,14 @@ NoColorOpt = Annotated[
     bool, typer.Option("--no-color", help="Plain output (also honoured: NO_COLOR).")
 ]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="More detail on stderr.")]
+SarifOpt = Annotated[
+    Optional[Path],  # noqa: UP045  (evaluated at import: keep the 3.10-safe spelling)
+    typer.Option("--sarif", help="Also write the findings as SARIF 2.1.0 to this file."),
+]
+CodeQualityOpt = Annotated[
+    Optional[Path],  # noqa: UP045
+    typer.Option("--codequality", help="Also write a GitLab Code Quality report to this file."),
+]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Only the result; no progress.")]
 
 
@@ -38,3 +46,15 @@ def check_fail_on(value: str) -> str:
 
         raise UsageError(f"--fail-on must be error, warning or never (got {value!r})")
     return value
+
+
+def write_reports_for(result, sarif: Path | None, codequality: Path | None) -> None:
+    """Write the requested native reports (SARIF, Code Quality) from a run's findings."""
+    if result is None or (sarif is None and codequality is None):
+        return
+    from prbot import __version__
+    from prbot.reports import write_reports
+
+    write_reports(
+        result.all_findings, sarif=sarif, codequality=codequality, tool_version=__version__
+    )

@@ -9,7 +9,17 @@ from typing import Annotated
 
 import typer
 
-from prbot.cli.options import ConfigOpt, JsonOpt, NoColorOpt, QuietOpt, VerboseOpt, check_fail_on
+from prbot.cli.options import (
+    CodeQualityOpt,
+    ConfigOpt,
+    JsonOpt,
+    NoColorOpt,
+    QuietOpt,
+    SarifOpt,
+    VerboseOpt,
+    check_fail_on,
+    write_reports_for,
+)
 
 
 def review(
@@ -55,6 +65,8 @@ def review(
         ),
     ] = "never",
     config: ConfigOpt = None,
+    sarif: SarifOpt = None,
+    codequality: CodeQualityOpt = None,
     json_out: JsonOpt = False,
     no_color: NoColorOpt = False,
     verbose: VerboseOpt = False,
@@ -98,6 +110,7 @@ def review(
     finally:
         if status is not None:
             status.stop()
+    write_reports_for(outcome.result, sarif, codequality)
     if json_out:
         doc = outcome.to_document()
         # indent forces json's slow pure-Python encoder: only pretty-print documents of a sane size.

@@ -9,7 +9,17 @@ from typing import Annotated
 
 import typer
 
-from prbot.cli.options import ConfigOpt, JsonOpt, NoColorOpt, QuietOpt, VerboseOpt, check_fail_on
+from prbot.cli.options import (
+    CodeQualityOpt,
+    ConfigOpt,
+    JsonOpt,
+    NoColorOpt,
+    QuietOpt,
+    SarifOpt,
+    VerboseOpt,
+    check_fail_on,
+    write_reports_for,
+)
 
 PrOpt = Annotated[
     str | None,
@@ -41,6 +51,8 @@ def _go(
     no_color: bool,
     quiet: bool,
     verbose: bool,
+    sarif=None,
+    codequality=None,
 ) -> None:
     from prbot.app.run import RunOptions, report_to_ci, run_pipeline
     from prbot.cli.render import make_console
@@ -67,6 +79,7 @@ def _go(
         command=command,  # type: ignore[arg-type]
     )
     outcome = run_pipeline(opts, progress=progress)
+    write_reports_for(outcome.result, sarif, codequality)
     for line in report_to_ci(outcome, env):
         (sys.stderr if json_out else sys.stdout).write(line + "\n")
     if json_out:
@@ -99,6 +112,8 @@ def run(
         ),
     ] = "never",
     config: ConfigOpt = None,
+    sarif: SarifOpt = None,
+    codequality: CodeQualityOpt = None,
     json_out: JsonOpt = False,
     no_color: NoColorOpt = False,
     verbose: VerboseOpt = False,
@@ -118,6 +133,8 @@ def run(
         no_color,
         quiet,
         verbose,
+        sarif,
+        codequality,
     )
 
 

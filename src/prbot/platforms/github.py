@@ -289,6 +289,61 @@ class GitHubPlatform(ReviewWriter):
             detail="summary comment updated",
         )  # fmt: skip
 
+    def upsert_comment(self, pr: PullRequest, marker: str, body: str) -> WriteResult:
+        """A rule's comment, found by its marker and edited in place (never posted twice)."""
+        start = self._client.calls
+        full = truncate(f"{marker}\n{body}")
+        mine = self._find_marked(pr, marker)
+        if mine is None:
+            path = f"{self._base}/issues/{pr.number}/comments"
+            try:
+                resp = self._req("POST", path, json={"body": full}, ok={201})
+            except AmbiguousWrite:  # the comment may exist: look before posting again
+                self._issue_comments = None
+                mine = self._find_marked(pr, marker)
+                if mine is None:
+                    resp = self._req("POST", path, json={"body": full}, ok={201})
+            if mine is None:
+                created = self._client.json_of(resp)
+                self._issue_comment_list(pr).append(created)
+                return self._result(
+                    "comment", start, ok=True, status=201, ids=(str(created.get("id")),),
+                    detail="comment created",
+                )  # fmt: skip
+        cid = str(mine.get("id"))
+        if mine.get("body") == full:
+            detail = "comment already up to date"
+            return self._result("comment", start, ok=True, skipped=True, ids=(cid,), detail=detail)
+        resp = self._req(
+            "PATCH", f"{self._base}/issues/comments/{cid}", json={"body": full},
+            idempotent=True, ok={200},
+        )  # fmt: skip
+        mine["body"] = full
+        return self._result(
+            "comment", start, ok=True, status=resp.status_code, ids=(cid,), detail="comment updated"
+        )
+
+    def update_description(self, pr: PullRequest, body: str) -> WriteResult:
+        """Replace the PR body; the caller has already kept the human-written part of it."""
+        start = self._client.calls
+        resp = self._req(
+            "PATCH", f"{self._base}/pulls/{pr.number}", json={"body": truncate(body)},
+            idempotent=True, ok={200},  # replacing a body is safe to repeat
+        )  # fmt: skip
+        return self._result(
+            "describe", start, ok=True, status=resp.status_code, ids=(str(pr.number),),
+            detail="description updated",
+        )  # fmt: skip
+
+    def _find_marked(self, pr: PullRequest, marker: str) -> dict[str, Any] | None:
+        for c in self._issue_comment_list(pr):
+            if not str(c.get("body") or "").startswith(marker):
+                continue
+            if self.bot_login and _login(c.get("user")) != self.bot_login:
+                continue
+            return c
+        return None
+
     def _find_summary(self, pr: PullRequest) -> dict[str, Any] | None:
         for c in self._issue_comment_list(pr):
             if SUMMARY_MARKER not in str(c.get("body") or ""):

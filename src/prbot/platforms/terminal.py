@@ -81,6 +81,12 @@ class TerminalPlatform:
     def upsert_summary(self, pr: PullRequest, body: str) -> WriteResult:
         return self._local("summary", "summary comment")
 
+    def upsert_comment(self, pr: PullRequest, marker: str, body: str) -> WriteResult:
+        return self._local("comment", f"comment {marker}")
+
+    def update_description(self, pr: PullRequest, body: str) -> WriteResult:
+        return self._local("describe", f"description ({len(body)} characters)")
+
     def set_labels(
         self, pr: PullRequest, *, add: Sequence[str], remove: Sequence[str]
     ) -> WriteResult:
