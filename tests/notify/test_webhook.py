@@ -182,7 +182,7 @@ def test_missing_environment_variables() -> None:
 
 def test_secrets_in_the_message_are_redacted(receiver: Receiver) -> None:
     env = {"HOOK_URL": receiver.url, "HOOK_SECRET": SECRET}
-    leaked = 'key AKIAZ7QWERTY234ABCDE and the channel secret ' + SECRET
+    leaked = "key AKIAZ7QWERTY234ABCDE and the channel secret " + SECRET
     res = send("ops", _channel(), leaked, env=env, pr=PR, options=FAST)
     assert res.ok
     body = receiver.requests[0].body.decode()

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from prbot.diff.parse import parse_diff
 from prbot.diff.model import FileStatus
+from prbot.diff.parse import parse_diff
 from prbot.errors import ExitCode, PlatformError, UsageError
 from prbot.http import HttpError, HttpStatusError, RateLimitError
 from prbot.platforms.base import (
@@ -43,12 +43,18 @@ class Sleeps(list):
         self.append(seconds)
 
 
-def platform(fake: FakeBitbucket, *, pr_id: int = 1, sleep: Any = None, **kw: Any) -> BitbucketPlatform:
+def platform(
+    fake: FakeBitbucket, *, pr_id: int = 1, sleep: Any = None, **kw: Any
+) -> BitbucketPlatform:
     auth = {k: kw.pop(k) for k in ("token", "username", "app_password") if k in kw}
     if not auth:
         auth = {"token": TOKEN}
     client = bitbucket_client(
-        fake.api_url, **auth, write_interval=0, sleep=Sleeps() if sleep is None else sleep, timeout=5
+        fake.api_url,
+        **auth,
+        write_interval=0,
+        sleep=Sleeps() if sleep is None else sleep,
+        timeout=5,
     )
     return BitbucketPlatform(fake.repo, pr_id, client=client, poll_interval=0, **auth, **kw)
 
@@ -70,7 +76,12 @@ def test_bearer_token_and_pr_fields(fake_bitbucket: FakeBitbucket) -> None:
     assert req.path == "/2.0/repositories/acme/widgets/pullrequests/1"
     assert req.headers["authorization"] == f"Bearer {TOKEN}"
     assert req.headers["user-agent"].startswith("prbot/")
-    assert (pr.forge, pr.repo, pr.number, pr.title) == ("bitbucket", "acme/widgets", 1, "Add feature")
+    assert (pr.forge, pr.repo, pr.number, pr.title) == (
+        "bitbucket",
+        "acme/widgets",
+        1,
+        "Add feature",
+    )
     assert pr.body == "This PR adds a feature." and pr.author == "alice"
     assert pr.author_association == "NONE" and pr.state == "open" and pr.draft is False
     assert (pr.head_ref, pr.base_ref) == ("feature/x", "main")
@@ -178,7 +189,7 @@ def test_diff_follows_redirect_and_keeps_auth(fake_bitbucket: FakeBitbucket) -> 
     follow = fake_bitbucket.calls("GET", r"/diff/")[-1]
     assert follow.path.endswith(f"/diff/{HEAD[:12]}..{fake_bitbucket.prs[1].base[:12]}")
     assert follow.headers["authorization"] == f"Bearer {TOKEN}"
-    diff, skipped = parse_diff(raw)
+    diff, _ = parse_diff(raw)
     logo = next(f for f in diff.files if f.path == "assets/brand/logo.png")
     assert logo.status is FileStatus.RENAMED and logo.old_path == "assets/logo.png"
     assert logo.is_binary and not logo.hunks
@@ -198,7 +209,8 @@ def test_too_large_diff_is_rebuilt_file_by_file(fake_bitbucket: FakeBitbucket) -
     assert paths["assets/brand/logo.png"].is_binary  # too large alone: kept, as skipped
     per_file = fake_bitbucket.calls("GET", r"/diff/")[1:]
     assert [r.query["path"] for r in per_file] == [
-        ["src/app.py"], ["assets/logo.png", "assets/brand/logo.png"]
+        ["src/app.py"],
+        ["assets/logo.png", "assets/brand/logo.png"],
     ]
     assert all(r.query.get("topic") == ["true"] for r in per_file)
 
@@ -227,7 +239,8 @@ def test_inline_comments_posted_then_not_repeated(fake_bitbucket: FakeBitbucket)
     posts = fake_bitbucket.calls("POST", r"/comments$")
     inline = [p.json for p in posts if "inline" in p.json]
     assert [i["inline"] for i in inline] == [
-        {"path": "src/app.py", "to": 2}, {"path": "src/app.py", "to": 5}
+        {"path": "src/app.py", "to": 2},
+        {"path": "src/app.py", "to": 5},
     ]
     assert "[//]: # (prbot:finding:f1)" in inline[0]["content"]["raw"]
     assert "<!--" not in inline[0]["content"]["raw"]
@@ -404,7 +417,9 @@ def test_approve_and_request_changes(fake_bitbucket: FakeBitbucket) -> None:
     assert [(r.author, r.state) for r in bb.list_reviews(pr)] == [
         ("prbot-bot", "CHANGES_REQUESTED")
     ]
-    review_comments = [c for c in fake_bitbucket.comments if REVIEW_MARKER[5:-4] in c["content"]["raw"]]
+    review_comments = [
+        c for c in fake_bitbucket.comments if REVIEW_MARKER[5:-4] in c["content"]["raw"]
+    ]
     assert len(review_comments) == 1  # the review text was edited, not repeated
 
 
@@ -414,7 +429,9 @@ def test_approving_own_pr_is_a_one_line_refusal(fake_bitbucket: FakeBitbucket) -
     pr = bb.get_pull_request()
     res = bb.post_review(pr, body="ok", comments=[comment(2)], event=ReviewEvent.APPROVE)
     assert not res.ok and res.status == 400
-    assert "Bitbucket refused to approve (400): You can't approve your own pull request." in res.detail
+    assert (
+        "Bitbucket refused to approve (400): You can't approve your own pull request." in res.detail
+    )
     assert "\n" not in res.detail
     assert any("inline" in c for c in fake_bitbucket.comments)  # the finding still got posted
 

@@ -10,21 +10,14 @@ from prbot.diff.parse import parse_diff
 from prbot.errors import ExitCode, PlatformError, UsageError
 from prbot.http import ApiClient
 from prbot.platforms.base import (
-    SUMMARY_MARKER,
-    CheckConclusion,
-    CheckReport,
     InlineComment,
     Platform,
     PullRequest,
-    ReviewEvent,
 )
-from prbot.platforms.gitlab import JOB_TOKEN_CANNOT_WRITE, GitLabPlatform, gitlab_client
+from prbot.platforms.gitlab import GitLabPlatform, gitlab_client
 from tests.fakes import gitlab_server
 from tests.fakes.gitlab_server import (
-    BAD_POSITION,
-    BOT,
     HEAD,
-    JOB_TOKEN,
     OAUTH_TOKEN,
     PROJECT,
     PROJECT_ID,

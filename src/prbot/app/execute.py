@@ -11,7 +11,7 @@ import hashlib
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from prbot.app.summary import finding_comment
@@ -199,7 +199,7 @@ def execute(
             )
     if notifier.sent:
         log = notifier.log_comment()
-        do("notify-log", lambda: platform.upsert_comment(pr, *log))
+        do("notify-log", lambda: replace(platform.upsert_comment(pr, *log), action="notify-log"))
     return ex
 
 

@@ -222,11 +222,6 @@ def run_pipeline(
         verdict = _verdict(plan, result)
         outcome.verdict = verdict
         outcome.result = result
-        rule_notes = [
-            f"rule {a.rule!r}: {a.params.get('body', '')}"
-            for a in plan.actions
-            if a.kind == "comment"
-        ]
         decisions = [f"{r.name}: {'matched' if r.matched else 'not matched'}" for r in plan.rules]
         decisions += [f"refused {x.kind} ({x.rule}): {x.reason}" for x in plan.refusals]
         body = summary_markdown(
@@ -234,7 +229,7 @@ def run_pipeline(
             verdict=verdict,
             run_id=recorder.run_id,
             decisions=decisions,
-            notes=[*outcome.notes, *rule_notes],
+            notes=list(outcome.notes),
         )
 
         from prbot.app.execute import execute
@@ -252,7 +247,25 @@ def run_pipeline(
             )
 
         say("Writing results…" if not dry_run else "Dry run: nothing is written…")
-        ex = execute(plan, platform, pr, result, summary_body=body, record=record, dry_run=dry_run)
+        describe_client = None
+        if plan.review.describe is not None and not choice.is_builtin and result.model != "builtin":
+            from prbot.llm.client import LLMClient
+
+            describe_client = LLMClient(cfg.model, choice.name, api_base=choice.api_base)
+        ex = execute(
+            plan,
+            platform,
+            pr,
+            result,
+            summary_body=body,
+            record=record,
+            dry_run=dry_run,
+            env=opts.env,
+            channels=cfg.notify,
+            diff=run.diff,
+            describe_client=describe_client,
+            on_model_call=recorder.model_call,
+        )
         outcome.writes, outcome.read_only = ex.writes, ex.read_only
         outcome.notes.extend(ex.notes)
         if ex.read_only:

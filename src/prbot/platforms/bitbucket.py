@@ -7,7 +7,8 @@ Where Bitbucket differs from the other forges, and what this adapter does about 
   (cached) only where a full hash matters: posting a build status or Code Insights report, and the
   merge guard.
 - **No head-SHA guard on merge.** The PR is re-read right before ``POST …/merge`` and the merge is
-  refused if its source commit is not the reviewed one; a short race window remains (documented).
+  refused if its source commit is not the reviewed one; a short race window remains
+  (:mod:`prbot.platforms.bitbucket_merge`).
 - **No labels.** ``set_labels`` records the labels and the Code Insights report shows them
   (``labels_mode="report"``), or does nothing (``"skip"``).
 - **No review object.** Inline findings are one comment each; the review text is one comment kept
@@ -34,7 +35,7 @@ from urllib.parse import quote
 import httpx
 
 from prbot.errors import PlatformError, UsageError
-from prbot.http import AmbiguousWrite, ApiClient, HttpError, HttpStatusError, make_client
+from prbot.http import ApiClient, HttpError, HttpStatusError, make_client
 from prbot.platforms.base import (
     Capabilities,
     CheckReport,
@@ -44,21 +45,20 @@ from prbot.platforms.base import (
     WriteResult,
 )
 from prbot.platforms.bitbucket_comments import CommentWriter
-from prbot.platforms.bitbucket_insights import checks_state, set_check
+from prbot.platforms.bitbucket_insights import checks_state, per_file_diff, set_check
+from prbot.platforms.bitbucket_merge import Merger
 
 __all__ = ["API_URL", "BitbucketPlatform", "bitbucket_client"]
 
 API_URL = "https://api.bitbucket.org/2.0"
 LABELS_NOTE = "Bitbucket has no labels: recorded in the Code Insights report"
 _STATES = {"OPEN": "open", "MERGED": "merged", "DECLINED": "closed", "SUPERSEDED": "closed"}
-_STRATEGY = {"merge": "merge_commit", "squash": "squash", "rebase": "fast_forward"}
 _REFUSED = (
     "Bitbucket refused the credentials (401): check PRBOT_BITBUCKET_TOKEN, or BITBUCKET_USERNAME "
     "and BITBUCKET_APP_PASSWORD"
 )
 _PAGELEN = 100
 _MAX_PAGES = 200
-_MERGE_POLLS = 30
 
 
 def bitbucket_client(
@@ -102,7 +102,7 @@ def _side(data: dict[str, Any], key: str) -> dict[str, Any]:
     return side if isinstance(side, dict) else {}
 
 
-class BitbucketPlatform(CommentWriter):
+class BitbucketPlatform(CommentWriter, Merger):
     """One pull request in a Bitbucket Cloud repository (``workspace/repo_slug``)."""
 
     name = "bitbucket"
@@ -258,8 +258,6 @@ class BitbucketPlatform(CommentWriter):
         if resp.status_code == 200:
             return resp.content
         # 555: too large for one document. Rebuild it file by file from the diffstat.
-        from prbot.platforms.bitbucket_insights import per_file_diff
-
         stat = self._all(f"{self._base}/pullrequests/{pr.number}/diffstat")
         return per_file_diff(self._client, str(resp.url), stat)
 
@@ -379,88 +377,6 @@ class BitbucketPlatform(CommentWriter):
             detail="; ".join([f"requested {', '.join(new)}", *notes]),
         )  # fmt: skip
 
-    # -- checks and merge -------------------------------------------------------------------------
+    # -- checks -------------------------------------------------------------------------
     def set_check(self, pr: PullRequest, report: CheckReport) -> WriteResult:
         return set_check(self, pr, report)
-
-    def merge(
-        self, pr: PullRequest, *, method: str, sha: str, delete_branch: bool = False
-    ) -> WriteResult:
-        start = self._client.calls
-        strategy = _STRATEGY.get(method)
-        if strategy is None:
-            detail = f"unknown merge method {method!r}: use merge, squash or rebase"
-            return self._result("merge", start, ok=False, detail=detail)
-        # Bitbucket has no head-SHA parameter: re-read the PR and compare right before merging.
-        now = self._fetch_pr()
-        if str(now.get("state") or "").upper() != "OPEN":
-            detail = f"not merged: the pull request is {str(now.get('state')).lower()}"
-            return self._result("merge", start, ok=False, detail=detail)
-        current = str(_side(_side(now, "source"), "commit").get("hash") or "")
-        if not sha or not current or self.full_sha(current) != self.full_sha(sha):
-            return self._result(
-                "merge", start, ok=False, detail="head moved since review; not merged"
-            )
-        close = bool(delete_branch) and not pr.fork
-        body = {
-            "type": "pullrequest_merge_parameters",
-            "merge_strategy": strategy,
-            "close_source_branch": close,
-        }
-        try:
-            resp = self._req("POST", f"{self._pr_path}/merge", json=body, ok={200, 202, 555})
-        except AmbiguousWrite:
-            return self._merged_after_all(pr, start, delete_branch, "the merge request failed")
-        except HttpStatusError as exc:
-            if exc.status not in (400, 403, 404, 409):
-                raise
-            return self._result(
-                "merge", start, ok=False, status=exc.status, detail=f"not merged: {exc.message}"
-            )
-        if resp.status_code == 555:
-            return self._merged_after_all(pr, start, delete_branch, "the merge timed out (555)")
-        merged = self._client.json_of(resp)
-        if resp.status_code == 202:
-            merged = self._wait_for_merge(resp)
-            if merged is None:
-                return self._merged_after_all(
-                    pr, start, delete_branch, "the merge task did not finish"
-                )
-        return self._merge_done(pr, start, merged, delete_branch)
-
-    def _wait_for_merge(self, accepted: httpx.Response) -> dict[str, Any] | None:
-        task = accepted.headers.get("location")
-        if not task:
-            return None
-        for _ in range(_MERGE_POLLS):
-            data = self._json("GET", task)
-            status = str((data or {}).get("task_status") or "")
-            if status == "SUCCESS":
-                result = data.get("merge_result")
-                return result if isinstance(result, dict) else {}
-            if status != "PENDING":
-                return None
-            self._sleep(self._poll_interval)
-        return None
-
-    def _merged_after_all(
-        self, pr: PullRequest, start: int, delete_branch: bool, why: str
-    ) -> WriteResult:
-        """After an unclear answer, only a PR that is now MERGED counts as merged."""
-        data = self._fetch_pr()
-        if str(data.get("state") or "").upper() == "MERGED":
-            return self._merge_done(pr, start, data, delete_branch)
-        return self._result("merge", start, ok=False, detail=f"not merged: {why}")
-
-    def _merge_done(
-        self, pr: PullRequest, start: int, merged: dict[str, Any], delete_branch: bool
-    ) -> WriteResult:
-        commit = str(_side(_side(merged, "merge_commit"), "hash") or "")
-        detail = f"merged as {commit[:12]}" if commit else "merged"
-        if delete_branch and pr.fork:
-            detail += "; source branch kept (it lives in a fork)"
-        elif delete_branch:
-            detail += f"; source branch {pr.head_ref} closed"
-        return self._result(
-            "merge", start, ok=True, status=200, ids=(commit,) if commit else (), detail=detail
-        )

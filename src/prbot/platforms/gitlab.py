@@ -15,7 +15,6 @@ Design points, all driven by GitLab's documented behaviour:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -24,19 +23,17 @@ import httpx
 
 from prbot.diff.model import Diff
 from prbot.errors import PlatformError, UsageError
-from prbot.http import AmbiguousWrite, ApiClient, HttpStatusError, make_client
+from prbot.http import ApiClient, HttpStatusError, make_client
 from prbot.platforms.base import (
-    SUMMARY_MARKER,
     Capabilities,
-    CheckConclusion,
-    CheckReport,
     ChecksState,
     ExistingComment,
     PullRequest,
     WriteResult,
 )
-from prbot.platforms.github_format import short, truncate
 from prbot.platforms.gitlab_diff import DiffRefs
+from prbot.platforms.gitlab_merge import MergeWriter
+from prbot.platforms.gitlab_notes import NoteWriter
 from prbot.platforms.gitlab_review import ReviewWriter
 
 __all__ = ["API_URL", "JOB_TOKEN_CANNOT_WRITE", "GitLabPlatform", "gitlab_client"]
@@ -48,25 +45,9 @@ JOB_TOKEN_CANNOT_WRITE = (
 )
 _TOKEN_REFUSED = "GitLab refused the token (401): check PRBOT_GITLAB_TOKEN"
 _MARK = "<!-- prbot:"
-#: Notes and descriptions may hold 1,000,000 characters; bytes are a safe upper bound.
-MAX_NOTE_BYTES = 1_000_000
-MAX_STATUS_FIELD = 255
 _AUTH = {"private": ("PRIVATE-TOKEN", ""), "job": ("JOB-TOKEN", ""), "oauth": ("Authorization", "Bearer")}  # fmt: skip
-_STATE = {
-    CheckConclusion.SUCCESS: "success",
-    CheckConclusion.FAILURE: "failed",
-    CheckConclusion.NEUTRAL: "success",  # GitLab has no neutral; it must not block the merge
-}
 _MERGE_PENDING = frozenset({"checking", "unchecked", "preparing", "approvals_syncing"})
 _LEGACY_MERGE = {"can_be_merged": True, "cannot_be_merged": False, "cannot_be_merged_recheck": False}  # fmt: skip
-_MERGE_FAIL = {
-    401: "not merged: the token's user may not merge this merge request (401)",
-    405: "not mergeable now (draft, closed, pipeline pending or failed, conflicts or approvals "
-    "missing)",
-    406: "not merged: the branch cannot be merged (conflicts)",
-    409: "head moved since review; not merged",
-    422: "not merged: the branch cannot be merged",
-}
 
 
 def gitlab_client(
@@ -106,7 +87,7 @@ def _count(value: Any) -> int:
     return int(digits) if digits else 0
 
 
-class GitLabPlatform(ReviewWriter):
+class GitLabPlatform(ReviewWriter, NoteWriter, MergeWriter):
     """One merge request on GitLab.com or a self-managed instance (``api_url`` ends in ``/api/v4``)."""
 
     name = "gitlab"
@@ -158,13 +139,18 @@ class GitLabPlatform(ReviewWriter):
             raise PlatformError(JOB_TOKEN_CANNOT_WRITE) from None
 
     def _req(self, method: str, path: str, **kw: Any) -> httpx.Response:
-        if method != "GET" and self.token_kind == "job":
-            raise PlatformError(JOB_TOKEN_CANNOT_WRITE)
+        if method != "GET":
+            self._writable()
         try:
             return self._client.request(method, path, **kw)
         except HttpStatusError as exc:
             self._refuse(exc, method)
             raise
+
+    def _writable(self) -> None:
+        """Refuse a write up front when the token cannot write (no request is wasted on it)."""
+        if self.token_kind == "job":
+            raise PlatformError(JOB_TOKEN_CANNOT_WRITE)
 
     def _json(self, method: str, path: str, **kw: Any) -> Any:
         return self._client.json_of(self._req(method, path, **kw))
@@ -350,238 +336,3 @@ class GitLabPlatform(ReviewWriter):
             return False
         level = data.get("access_level")
         return isinstance(level, int) and level >= 10 and data.get("state", "active") == "active"
-
-    # -- notes, description, labels, reviewers ----------------------------------------------------
-    def upsert_summary(self, pr: PullRequest, body: str) -> WriteResult:
-        return self._upsert(SUMMARY_MARKER, body, "summary")
-
-    def upsert_comment(self, pr: PullRequest, marker: str, body: str) -> WriteResult:
-        return self._upsert(marker, body, "comment")
-
-    def _find_note(self, marker: str) -> dict[str, Any] | None:
-        candidates = [
-            n
-            for n in self._note_list()
-            if not n.get("system") and marker in str(n.get("body") or "")
-        ]
-        if not candidates:
-            return None
-        me = self._my_id()
-        for n in candidates:
-            if me is None or (n.get("author") or {}).get("id") == me:
-                return n
-        return None
-
-    def _upsert(self, marker: str, body: str, action: str) -> WriteResult:
-        start = self._client.calls
-        if self.token_kind == "job":
-            raise PlatformError(JOB_TOKEN_CANNOT_WRITE)
-        full = truncate(f"{marker}\n{body}", MAX_NOTE_BYTES)
-        mine = self._find_note(marker)
-        path = f"{self._mr}/notes"
-        if mine is None:
-            try:
-                resp = self._req("POST", path, json={"body": full}, ok={201})
-            except AmbiguousWrite:
-                self._notes = None
-                mine = self._find_note(marker)
-                if mine is None:
-                    resp = self._req("POST", path, json={"body": full}, ok={201})
-            if mine is None:
-                created = self._client.json_of(resp)
-                self._note_list().append(created)
-                return self._result(
-                    action, start, ok=True, status=201, ids=(str(created.get("id")),),
-                    detail=f"{action} note created",
-                )  # fmt: skip
-        nid = str(mine.get("id"))
-        if mine.get("body") == full:
-            return self._result(
-                action, start, ok=True, skipped=True, ids=(nid,),
-                detail=f"{action} note already up to date",
-            )  # fmt: skip
-        resp = self._req("PUT", f"{path}/{nid}", json={"body": full}, ok={200})
-        mine["body"] = full
-        return self._result(
-            action, start, ok=True, status=200, ids=(nid,), detail=f"{action} note updated"
-        )
-
-    def update_description(self, pr: PullRequest, body: str) -> WriteResult:
-        start = self._client.calls
-        text = truncate(body, MAX_NOTE_BYTES)
-        current = (self._data or {}).get("description", pr.body)
-        if current == text:
-            return self._result(
-                "description", start, ok=True, skipped=True, detail="description unchanged"
-            )
-        resp = self._req("PUT", self._mr, json={"description": text}, ok={200})
-        if self._data is not None:
-            self._data["description"] = text
-        return self._result(
-            "description", start, ok=True, status=resp.status_code, detail="description updated"
-        )
-
-    def set_labels(
-        self, pr: PullRequest, *, add: Sequence[str], remove: Sequence[str]
-    ) -> WriteResult:
-        start = self._client.calls
-        current = list(self._labels if self._labels is not None else pr.labels)
-        have = {lb.casefold() for lb in current}
-        to_add: list[str] = []
-        bad = [n for n in [*add, *remove] if "," in n]
-        for name in add:
-            key = name.casefold()
-            if (
-                name
-                and "," not in name
-                and key not in have
-                and key not in map(str.casefold, to_add)
-            ):
-                to_add.append(name)
-        drop = {r.casefold() for r in remove} - {a.casefold() for a in add}
-        to_remove = [lb for lb in current if lb.casefold() in drop and "," not in lb]
-        note = f"; skipped (a comma cannot be sent): {', '.join(bad)}" if bad else ""
-        if not to_add and not to_remove:
-            return self._result(
-                "labels", start, ok=not bad, skipped=True, detail="labels already set" + note
-            )
-        payload: dict[str, str] = {}
-        if to_add:
-            payload["add_labels"] = ",".join(to_add)  # unknown labels are created by GitLab
-        if to_remove:
-            payload["remove_labels"] = ",".join(to_remove)
-        data = self._json("PUT", self._mr, json=payload, ok={200})
-        labels = data.get("labels") if isinstance(data, dict) else None
-        if isinstance(labels, list):
-            self._labels = [str(lb.get("name") if isinstance(lb, dict) else lb) for lb in labels]
-        parts = [
-            f"added {', '.join(to_add)}" if to_add else "",
-            f"removed {', '.join(to_remove)}" if to_remove else "",
-        ]
-        return self._result(
-            "labels", start, ok=not bad, status=200, ids=tuple(to_add + to_remove),
-            detail="; ".join(p for p in parts if p) + note,
-        )  # fmt: skip
-
-    def request_reviewers(
-        self, pr: PullRequest, *, users: Sequence[str], teams: Sequence[str]
-    ) -> WriteResult:
-        start = self._client.calls
-        notes = ["GitLab has no team reviewers: " + ", ".join(teams)] if teams else []
-        current = (self._data or {}).get("reviewers") or []
-        have = {_username(u): u.get("id") for u in current if isinstance(u, dict)}
-        wanted = [u for u in dict.fromkeys(users) if u and u != pr.author and u not in have]
-        ids: list[int] = []
-        named: list[str] = []
-        for name in wanted:
-            uid = self._user_id(name)
-            if uid is None:
-                notes.append(f"no GitLab user {name}")
-            else:
-                ids.append(uid)
-                named.append(name)
-        if not ids:
-            return self._result(
-                "reviewers", start, ok=True, skipped=True,
-                detail="; ".join(["nobody new to request", *notes]),
-            )  # fmt: skip
-        # reviewer_ids replaces the set: keep whoever is already asked.
-        keep = [i for i in have.values() if isinstance(i, int)]
-        data = self._json("PUT", self._mr, json={"reviewer_ids": keep + ids}, ok={200})
-        if isinstance(data, dict) and self._data is not None:
-            self._data["reviewers"] = data.get("reviewers") or []
-        return self._result(
-            "reviewers", start, ok=True, status=200, ids=tuple(named),
-            detail="; ".join([f"requested {', '.join(named)}", *notes]),
-        )  # fmt: skip
-
-    # -- status and merge -------------------------------------------------------------------------
-    def set_check(self, pr: PullRequest, report: CheckReport) -> WriteResult:
-        start = self._client.calls
-        state = _STATE.get(report.conclusion, "failed")
-        sha = report.head_sha or pr.head_sha
-        project = self._base
-        if pr.fork and isinstance((self._data or {}).get("source_project_id"), int):
-            project = f"projects/{self._data['source_project_id']}"  # type: ignore[index]
-        payload: dict[str, Any] = {
-            "state": state,
-            "name": short(report.name, MAX_STATUS_FIELD),
-            "description": short(report.title or report.summary, MAX_STATUS_FIELD),
-        }
-        if pr.head_ref:
-            payload["ref"] = pr.head_ref
-        if report.details_url and len(report.details_url) <= MAX_STATUS_FIELD:
-            payload["target_url"] = report.details_url
-        extra = "annotations are not supported on GitLab (use the Code Quality report)"
-        if report.annotations:
-            extra = f"{len(report.annotations)} annotation(s) not posted: {extra}"
-        try:
-            data = self._json(
-                "POST", f"{project}/statuses/{quote(sha, safe='')}", json=payload,
-                idempotent=True, ok={201},
-            )  # fmt: skip
-        except HttpStatusError as exc:
-            if exc.status not in (400, 403, 404):
-                raise
-            return self._result(
-                "check", start, ok=False, status=exc.status,
-                detail=f"commit status not set: {exc.message}; {extra}",
-            )  # fmt: skip
-        return self._result(
-            "check", start, ok=True, status=201, ids=(str(data.get("id")),),
-            detail=f"commit status {state} set; {extra}",
-        )  # fmt: skip
-
-    def merge(
-        self,
-        pr: PullRequest,
-        *,
-        method: str,
-        sha: str,
-        delete_branch: bool = False,
-        when_pipeline_succeeds: bool = False,
-    ) -> WriteResult:
-        start = self._client.calls
-        if method not in ("merge", "squash", "rebase"):
-            detail = f"unknown merge method {method!r}: use merge, squash or rebase"
-            return self._result("merge", start, ok=False, detail=detail)
-        body: dict[str, Any] = {
-            "sha": sha,
-            "squash": method == "squash",
-            "should_remove_source_branch": bool(delete_branch and not pr.fork),
-        }
-        if when_pipeline_succeeds:
-            body["auto_merge"] = True  # replaces merge_when_pipeline_succeeds (17.11)
-            body["merge_when_pipeline_succeeds"] = True
-        notes = ["the project's merge method applies"] if method == "rebase" else []
-        if delete_branch and pr.fork:
-            notes.append("source branch kept (it lives in a fork)")
-        try:
-            resp = self._req(
-                "PUT", f"{self._mr}/merge", json=body, idempotent=False,
-                ok={200, 401, 405, 406, 409, 422},
-            )  # fmt: skip
-        except AmbiguousWrite:
-            now = self._json("GET", self._mr)  # did it merge? never merge a moved head twice
-            if now.get("state") == "merged" and (now.get("diff_refs") or {}).get("head_sha") == sha:
-                return self._merged(start, now, notes)
-            raise
-        if resp.status_code != 200:
-            msg = self._client.json_of(resp).get("message") or ""
-            detail = _MERGE_FAIL[resp.status_code]
-            if msg and resp.status_code in (405, 422):
-                detail += f": {msg}"
-            return self._result("merge", start, ok=False, status=resp.status_code, detail=detail)
-        data = self._client.json_of(resp)
-        if data.get("state") != "merged":
-            auto = data.get("merge_when_pipeline_succeeds") or data.get("auto_merge")
-            what = "auto-merge set: merges when the pipeline succeeds" if auto else "not merged yet"
-            return self._result(
-                "merge", start, ok=bool(auto), status=200, detail="; ".join([what, *notes])
-            )
-        return self._merged(start, data, notes)
-
-    def _merged(self, start: int, data: dict[str, Any], notes: list[str]) -> WriteResult:
-        merged_sha = str(data.get("merge_commit_sha") or data.get("squash_commit_sha") or "")
-        detail = "; ".join([f"merged as {merged_sha[:12]}", *notes])
-        return self._result("merge", start, ok=True, status=200, ids=(merged_sha,), detail=detail)
