@@ -67,5 +67,7 @@ def git_repo(tmp_path: Path) -> Path:
     return repo
 
 
+from tests.fakes.bitbucket_server import fake_bitbucket  # noqa: E402,F401
 from tests.fakes.github_server import fake_github  # noqa: E402,F401
+from tests.fakes.gitlab_server import fake_gitlab  # noqa: E402,F401
 from tests.fakes.openai_server import fake_model  # noqa: E402,F401  (fixture shared by every test dir)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.fakes.gitlab_server import PROJECT, TOKEN, FakeGitLab, fake_gitlab  # noqa: F401
+from tests.fakes.gitlab_server import PROJECT, TOKEN, FakeGitLab
 from tests.fakes.openai_server import FakeModelServer
 from tests.helpers import prbot
 
@@ -48,7 +48,7 @@ def _env(fake: FakeGitLab) -> dict[str, str]:
 
 def test_merge_request_pipeline_end_to_end(
     tmp_path: Path, fake_gitlab: FakeGitLab, fake_model: FakeModelServer
-) -> None:  # noqa: F811
+) -> None:
     mr = fake_gitlab.mrs[1]
     mr.diffs[0]["diff"] = mr.diffs[0]["diff"].replace(
         "+    print(sys.argv)\n", "+    breakpoint()\n"
@@ -98,7 +98,7 @@ def test_merge_request_pipeline_end_to_end(
     assert prbot("audit", "verify", cwd=tmp_path).code == 0
 
 
-def test_job_token_only_still_reports(tmp_path: Path, fake_gitlab: FakeGitLab) -> None:  # noqa: F811
+def test_job_token_only_still_reports(tmp_path: Path, fake_gitlab: FakeGitLab) -> None:
     env = _env(fake_gitlab)
     env.pop("PRBOT_GITLAB_TOKEN")
     env["CI_JOB_TOKEN"] = "glcbt-FAKEjobtoken98765"
@@ -109,7 +109,7 @@ def test_job_token_only_still_reports(tmp_path: Path, fake_gitlab: FakeGitLab) -
     assert not [n for n in fake_gitlab.mr_notes(1) if "prbot" in n["body"]]
 
 
-def test_not_a_merge_request_pipeline(tmp_path: Path, fake_gitlab: FakeGitLab) -> None:  # noqa: F811
+def test_not_a_merge_request_pipeline(tmp_path: Path, fake_gitlab: FakeGitLab) -> None:
     env = _env(fake_gitlab)
     env.pop("CI_MERGE_REQUEST_IID")
     run = prbot("run", cwd=tmp_path, env=env)
