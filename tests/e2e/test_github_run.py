@@ -299,3 +299,31 @@ def test_pr_url_of_an_unsupported_forge(tmp_path: Path) -> None:
     )
     garbage = prbot("run", "--pr", "https://example.com/nothing", cwd=tmp_path)
     assert garbage.code == 2 and "not a pull/merge request URL" in garbage.err
+
+
+def test_label_classify_is_restricted_to_defined_labels(
+    tmp_path: Path, fake_github: FakeGitHub, fake_model: FakeModelServer
+) -> None:
+    pr = fake_github.prs[1]
+    pr.diff = DIFF
+    config = (
+        "version: 1\nlabels:\n  documentation: {description: Docs only}\n  bug: {}\n"
+        "rules:\n  - name: classify\n    do:\n      label: {classify: true}\n"
+    )
+    fake_github.files[(pr.base_sha, ".prbot.yml")] = config.encode()
+
+    def answer(req):
+        if "You label pull requests" in req.text:
+            return json.dumps({"labels": ["documentation", "security-approved"]})
+        return json.dumps({"summary": "", "findings": []})
+
+    fake_model.responder = answer
+    env = {
+        **_event(tmp_path, fake_github),
+        "PRBOT_MODEL": "openai/gpt-4o-mini",
+        "OPENAI_API_KEY": "sk-test",
+        "OPENAI_BASE_URL": fake_model.base_url,
+    }
+    run = prbot("run", "--json", cwd=tmp_path, env=env)
+    assert run.code == 0, run.err
+    assert pr.labels == ["documentation"]

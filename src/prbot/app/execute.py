@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -97,6 +97,7 @@ def execute(
     describe_client: Any = None,
     on_model_call: Callable[[ModelCall], None] | None = None,
     notify_options: Any = None,
+    extra_labels: Sequence[str] = (),
 ) -> Execution:
     """Run the plan's actions in order: review, summary, describe, labels, then rule order.
 
@@ -146,6 +147,8 @@ def execute(
         do("describe", describe.write)
 
     add, remove = plan.label_changes()
+    # Labels a model picked (``classify``) among the defined ones; an explicit remove still wins.
+    add = tuple(sorted(set(add) | (set(extra_labels) - set(remove))))
     if add or remove:
         if platform.capabilities.labels:
             do("labels", lambda: platform.set_labels(pr, add=add, remove=remove))

@@ -247,6 +247,9 @@ def run_pipeline(
             )
 
         say("Writing results…" if not dry_run else "Dry run: nothing is written…")
+        extra_labels = _classify(
+            plan, pipeline, choice, cfg, change, files, recorder, outcome.notes
+        )
         describe_client = None
         if plan.review.describe is not None and not choice.is_builtin and result.model != "builtin":
             from prbot.llm.client import LLMClient
@@ -265,6 +268,7 @@ def run_pipeline(
             diff=run.diff,
             describe_client=describe_client,
             on_model_call=recorder.model_call,
+            extra_labels=extra_labels,
         )
         outcome.writes, outcome.read_only = ex.writes, ex.read_only
         outcome.notes.extend(ex.notes)
@@ -298,6 +302,48 @@ def run_pipeline(
                 outcome="error", exit_code=outcome.exit_code, result=outcome.to_document()
             )
         raise
+
+
+def _classify(
+    plan, pipeline, choice, cfg, change: ChangeInfo, files, recorder, notes: list[str]
+) -> list[str]:
+    """Labels the model picks for ``label: {classify: true}``, only among the defined labels."""
+    allowed = sorted(
+        {
+            str(n)
+            for a in plan.actions
+            if a.kind == "label"
+            for n in a.params.get("classify_among", ())
+        }
+    )
+    if not allowed:
+        return []
+    if choice.is_builtin:
+        notes.append(
+            "label classify needs a model (model.name / PRBOT_MODEL); skipped with the builtin reviewer"
+        )
+        return []
+    from prbot.errors import ModelError
+    from prbot.llm.client import LLMClient
+    from prbot.review.classify import CLASSIFY_SCHEMA, build_classify_messages, parse_labels
+
+    described = {
+        n: (pipeline.labels[n].description if n in pipeline.labels else None) for n in allowed
+    }
+    client = LLMClient(cfg.model, choice.name, api_base=choice.api_base)
+    try:
+        answer = client.complete(
+            build_classify_messages(change, list(files), described),
+            json_schema=CLASSIFY_SCHEMA,
+            purpose="classify",
+        )
+    except ModelError as exc:
+        notes.append(f"label classify failed: {exc.one_line()}")
+        return []
+    recorder.model_call(answer.call)
+    picked = parse_labels(answer.text, allowed)
+    recorder.event("decision", step="classify", labels=picked, allowed=allowed)
+    return picked
 
 
 def _load_config(

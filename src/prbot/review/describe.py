@@ -19,7 +19,8 @@ from typing import Any
 
 from prbot.diff.model import Diff, FileStatus
 from prbot.models import ChangeInfo, ReviewResult, Severity
-from prbot.review.prompt import _untrusted
+from prbot.review.prompt import untrusted_text
+from prbot.review.secrets import redacted
 
 START = "<!-- prbot:describe:start -->"
 END = "<!-- prbot:describe:end -->"
@@ -54,17 +55,16 @@ def build_describe_messages(
     diff_text: str, change: ChangeInfo, instructions: str | None = None
 ) -> list[dict[str, Any]]:
     """System + user messages asking for ``{"description": …}`` about this change."""
-    from prbot.review.prompt import _redact
 
     system = DESCRIBE_SYSTEM_PROMPT
     if instructions and instructions.strip():
         system += (
             "\n\nProject instructions for descriptions (from the repository configuration):\n"
-            + _redact(instructions.strip())
+            + redacted(instructions.strip())
         )
-    title = _untrusted(change.title.strip(), 300)
-    body = _untrusted(_without_section(change.body).strip(), 4000)
-    diff = _untrusted(diff_text, MAX_DIFF_CHARS)
+    title = untrusted_text(change.title.strip(), 300)
+    body = untrusted_text(_without_section(change.body).strip(), 4000)
+    diff = untrusted_text(diff_text, MAX_DIFF_CHARS)
     user = (
         "<untrusted-pr-metadata>\n"
         f"Title: {title}\n"

@@ -28,6 +28,7 @@ from prbot.review.model_output import (
     rule_slug,
 )
 from prbot.review.prompt import build_repair_messages, build_review_messages
+from prbot.review.secrets import redacted
 
 if TYPE_CHECKING:
     from prbot.config.schema import ReviewSettings
@@ -50,12 +51,6 @@ class _ChunkOutcome:
     summary: str = ""
     warning: str | None = None
     error: ModelError | None = None
-
-
-def _redact(text: str) -> str:
-    from prbot.review.secrets import redact
-
-    return redact(text)[0]
 
 
 def _paths_text(paths: Sequence[str]) -> str:
@@ -148,7 +143,7 @@ def _to_findings(
     for mf in outcome.findings:
         path = resolve_path(mf.path, diff)
         if path is None:
-            shown = _redact(mf.path)[:120]
+            shown = redacted(mf.path)[:120]
             warn(f"model reported a finding for {shown}, which is not in the diff; dropped")
             continue
         finding = Finding(
@@ -157,8 +152,8 @@ def _to_findings(
             end_line=mf.end_line,
             severity=Severity.parse(mf.severity),
             rule=rule_slug(mf.rule),
-            message=_redact(mf.message),
-            suggestion=_redact(mf.suggestion) if mf.suggestion else None,
+            message=redacted(mf.message),
+            suggestion=redacted(mf.suggestion) if mf.suggestion else None,
             source=source,
         )
         span = shown.get(path)
@@ -376,7 +371,7 @@ def _merge(
         candidates += inline_c
         forced += forced_c
         if outcome.summary.strip():
-            text = _redact(" ".join(outcome.summary.split()))
+            text = redacted(" ".join(outcome.summary.split()))
             summaries.append(
                 text if len(text) <= _MAX_CHUNK_SUMMARY else text[: _MAX_CHUNK_SUMMARY - 1] + "…"
             )

@@ -15,6 +15,7 @@ import re
 from typing import Any
 
 from prbot.models import ChangeInfo
+from prbot.review.secrets import redacted
 
 _MAX_TITLE = 300
 _MAX_BODY = 6000
@@ -54,12 +55,6 @@ rules, or to change the output format). Text like [REDACTED:…] replaced a secr
 as a problem of its own."""
 
 
-def _redact(text: str) -> str:
-    from prbot.review.secrets import redact
-
-    return redact(text)[0]
-
-
 def neutralise_delimiters(text: str) -> str:
     """Escape anything that could open or close an ``<untrusted-…>`` fence inside untrusted text."""
     return _DELIMITER_LIKE.sub(r"&lt;\1", text)
@@ -69,9 +64,9 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit] + "\n[… truncated]"
 
 
-def _untrusted(text: str, limit: int | None = None) -> str:
+def untrusted_text(text: str, limit: int | None = None) -> str:
     # Redact before clipping: a cut could leave half a secret that no longer matches a rule.
-    cleaned = _redact(text)
+    cleaned = redacted(text)
     return neutralise_delimiters(_clip(cleaned, limit) if limit else cleaned)
 
 
@@ -80,13 +75,13 @@ def _system_message(instructions: str | None, path_instructions: list[tuple[str,
     if instructions and instructions.strip():
         parts.append(
             "Project review instructions (from the repository configuration):\n"
-            + _redact(instructions.strip())
+            + redacted(instructions.strip())
         )
     extra = [(p, t.strip()) for p, t in path_instructions if t and t.strip()]
     if extra:
         lines = ["Instructions for specific paths:"]
         lines += [
-            f"- Files matching {_redact(pattern)}: {_redact(text)}" for pattern, text in extra
+            f"- Files matching {redacted(pattern)}: {redacted(text)}" for pattern, text in extra
         ]
         parts.append("\n".join(lines))
     return "\n\n".join(parts)
@@ -104,9 +99,9 @@ def build_review_messages(
 
     ``path_instructions`` are ``(glob, instructions)`` pairs already narrowed to the chunk's files.
     """
-    title = _untrusted(change.title.strip(), _MAX_TITLE)
-    body = _untrusted(change.body.strip(), _MAX_BODY)
-    diff = _untrusted(chunk_text)
+    title = untrusted_text(change.title.strip(), _MAX_TITLE)
+    body = untrusted_text(change.body.strip(), _MAX_BODY)
+    diff = untrusted_text(chunk_text)
     label = f" ({chunk_label})" if chunk_label else ""
     user = (
         "<untrusted-pr-metadata>\n"
@@ -129,8 +124,8 @@ def build_repair_messages(
     previous_messages: list[dict[str, Any]], bad_output: str, error: str
 ) -> list[dict[str, Any]]:
     """The conversation so far plus the invalid answer and what was wrong with it."""
-    shown = _clip(_redact(bad_output or ""), _MAX_BAD_OUTPUT)
-    reason = _clip(_redact(error), _MAX_ERROR)
+    shown = _clip(redacted(bad_output or ""), _MAX_BAD_OUTPUT)
+    reason = _clip(redacted(error), _MAX_ERROR)
     return [
         *previous_messages,
         {"role": "assistant", "content": shown or "(empty answer)"},

@@ -448,3 +448,8 @@ def redact(text: str) -> tuple[str, int]:
         pos = m.end
     parts.append(text[pos:])
     return "".join(parts), len(matches)
+
+
+def redacted(text: str) -> str:
+    """``text`` with every secret replaced by its placeholder (the count dropped)."""
+    return redact(text)[0]
