@@ -327,3 +327,33 @@ def test_label_classify_is_restricted_to_defined_labels(
     run = prbot("run", "--json", cwd=tmp_path, env=env)
     assert run.code == 0, run.err
     assert pr.labels == ["documentation"]
+
+
+def test_codeowners_approval_read_from_the_base_branch(
+    tmp_path: Path, fake_github: FakeGitHub
+) -> None:
+    pr = fake_github.prs[1]
+    pr.diff = DIFF
+    config = (
+        "version: 1\nrules:\n  - name: owners approved\n    if: [codeowners-approved]\n"
+        "    do:\n      comment: {body: owners approved}\n"
+    )
+    fake_github.files[(pr.base_sha, ".prbot.yml")] = config.encode()
+    fake_github.files[(pr.base_sha, ".github/CODEOWNERS")] = b"*.py @bob\ndocs/ @carol\n"
+    env = _event(tmp_path, fake_github)
+
+    def approve(login: str) -> None:
+        fake_github.reviews.append(
+            {"_pr": 1, "id": fake_github.new_id(), "user": {"login": login, "type": "User"},
+             "body": "", "state": "APPROVED", "commit_id": pr.head_sha}
+        )  # fmt: skip
+
+    approve("bob")
+    first = prbot("run", "--json", cwd=tmp_path, env=env).json()
+    assert first["plan"]["matched"] == [], "docs/guide.md still lacks its owner's approval"
+    approve("carol")
+    second = prbot("run", "--json", cwd=tmp_path, env=env).json()
+    assert second["plan"]["matched"] == ["owners approved"]
+    # A CODEOWNERS on the PR head is never read: only the base SHA was asked for.
+    refs = {r.query.get("ref") for r in fake_github.calls("GET", "/contents/")}
+    assert refs == {pr.base_sha}

@@ -410,7 +410,9 @@ def _context(
     approved: set[str] = set()
     changes: set[str] = set()
     checks = None
-    if _uses(pipeline, ("approved-reviews-by", "changes-requested-reviews-by")):
+    if _uses(
+        pipeline, ("approved-reviews-by", "changes-requested-reviews-by", "codeowners-approved")
+    ):
         latest: dict[str, str] = {}
         for r in platform.list_reviews(pr):
             if r.state in ("APPROVED", "CHANGES_REQUESTED", "DISMISSED"):
@@ -427,6 +429,9 @@ def _context(
             else frozenset()
         )
     counts = {s.value: (result.count(s) if result else 0) for s in Severity}
+    codeowners = None
+    if _uses(pipeline, ("codeowners-approved",)):
+        codeowners = _codeowners_approved(platform, pr, files, approved)
     return PRContext(
         now=datetime.now(timezone.utc),
         author=pr.author,
@@ -450,6 +455,7 @@ def _context(
         created_at=pr.created_at,
         updated_at=pr.updated_at,
         teams=teams,
+        codeowners_approved=codeowners,
         findings_by_severity=counts,
         finding_rules=frozenset(f.rule for f in result.all_findings) if result else frozenset(),
         review_verdict=verdict_for(result) if result else "",
@@ -457,6 +463,37 @@ def _context(
         url=pr.url,
         head_sha=pr.head_sha,
     )
+
+
+def _codeowners_approved(platform, pr, files: tuple[str, ...], approved: set[str]) -> bool | None:
+    """Read CODEOWNERS at the base commit, never the PR head: a PR must not name its own owners.
+
+    Unknown (``None``, so ``codeowners-approved`` is false) when there is no file, no base, or the
+    forge cannot answer: an approval rule must not pass on a question nobody could answer.
+    """
+    from prbot.errors import PlatformError
+    from prbot.rules.codeowners import (
+        CODEOWNERS_PATHS,
+        GITLAB_CODEOWNERS_PATHS,
+        MAX_CODEOWNERS_CHARS,
+        codeowners_approved,
+        parse_codeowners,
+    )
+
+    ref = pr.base_sha or pr.base_ref
+    if not ref or not files:
+        return None
+    paths = GITLAB_CODEOWNERS_PATHS if pr.forge == "gitlab" else CODEOWNERS_PATHS
+    try:
+        raw = next((b for p in paths if (b := platform.read_file(p, ref)) is not None), None)
+        if raw is None:
+            return None
+        text = raw[:MAX_CODEOWNERS_CHARS].decode("utf-8", errors="replace")
+        return codeowners_approved(
+            parse_codeowners(text), files, approved, is_member=platform.is_team_member
+        )
+    except PlatformError:
+        return None
 
 
 def _leaves(pipeline):
