@@ -114,3 +114,17 @@ def test_not_a_merge_request_pipeline(tmp_path: Path, fake_gitlab: FakeGitLab) -
     env.pop("CI_MERGE_REQUEST_IID")
     run = prbot("run", cwd=tmp_path, env=env)
     assert run.code == 2 and "merge_request_event" in run.err
+
+
+def test_merge_when_pipeline_succeeds_at_the_reviewed_sha(tmp_path: Path, fake_gitlab: FakeGitLab) -> None:
+    mr = fake_gitlab.mrs[1]
+    mr.pipeline_status = "running"
+    fake_gitlab.files[(mr.base_sha, ".prbot.yml")] = (
+        b"version: 1\nrules:\n  - name: automerge\n    if: ['#findings-error=0']\n"
+        b"    do:\n      merge: {method: squash, when_pipeline_succeeds: true}\n"
+    )
+    run = prbot("run", "--json", cwd=tmp_path, env=_env(fake_gitlab))
+    assert run.code == 0, run.err
+    puts = fake_gitlab.calls("PUT", "/merge$")
+    assert puts and puts[0].json["sha"] == mr.head_sha and puts[0].json["squash"] is True
+    assert mr.auto_merge

@@ -194,10 +194,19 @@ def execute(
                 continue
             method = str(params.get("method", "merge"))
             delete = bool(params.get("delete_branch", False))
+            extra: dict[str, bool] = {}
+            if params.get("when_pipeline_succeeds"):
+                if platform.name == "gitlab":
+                    extra["when_pipeline_succeeds"] = True
+                else:
+                    ex.notes.append(
+                        f"merge when_pipeline_succeeds is GitLab-only; on {platform.name} the rule's "
+                        "conditions (e.g. check-success) gate the merge instead"
+                    )
             do(
                 "merge",
-                lambda m=method, d=delete, h=sha: platform.merge(
-                    pr, method=m, sha=h, delete_branch=d
+                lambda m=method, d=delete, h=sha, x=extra: platform.merge(
+                    pr, method=m, sha=h, delete_branch=d, **x
                 ),
             )
     if notifier.sent:

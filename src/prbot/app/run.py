@@ -153,7 +153,7 @@ def run_pipeline(
     pipeline = compile_config(cfg)
     dry_run = opts.dry_run or opts.command == "explain"
     if ci.command is not None:
-        allowed, why = _command_allowed(ci.command, cfg)
+        allowed, why = _command_allowed(ci.command, cfg, platform)
         if not allowed:
             return RunOutcome(ExitCode.OK, pr=pr, nothing_to_do=why, api_calls=platform.api_calls)
         if ci.command.name == "explain":
@@ -363,13 +363,14 @@ def _load_config(
     ]
 
 
-def _command_allowed(cmd, cfg) -> tuple[bool, str]:
+def _command_allowed(cmd, cfg, platform: Platform) -> tuple[bool, str]:
+    """Slash commands only from the associations, users or teams ``permissions.commands`` allows."""
     from prbot.ci.commands import is_allowed
 
-    perms = getattr(cfg.permissions, "commands", None)
-    assoc = tuple(getattr(perms, "associations", None) or ("OWNER", "MEMBER", "COLLABORATOR"))
-    users = tuple(getattr(perms, "users", None) or ())
-    if is_allowed(cmd, assoc, users):
+    perms = cfg.permissions.commands
+    if is_allowed(cmd, tuple(perms.associations), tuple(perms.users)):
+        return True, ""
+    if cmd.author and any(platform.is_team_member(t.lstrip("@"), cmd.author) for t in perms.teams):
         return True, ""
     return (
         False,

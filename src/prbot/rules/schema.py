@@ -171,6 +171,10 @@ class MergeAction(_Strict):
 
     method: MergeMethod = Field(default="merge", description="merge, squash or rebase.")
     delete_branch: bool = Field(default=False, description="Delete the head branch afterwards.")
+    when_pipeline_succeeds: bool = Field(
+        default=False,
+        description="GitLab: merge when the MR pipeline succeeds (auto-merge), still only at the reviewed SHA.",
+    )
 
 
 class SetStatusAction(_Strict):
