@@ -116,7 +116,9 @@ def test_not_a_merge_request_pipeline(tmp_path: Path, fake_gitlab: FakeGitLab) -
     assert run.code == 2 and "merge_request_event" in run.err
 
 
-def test_merge_when_pipeline_succeeds_at_the_reviewed_sha(tmp_path: Path, fake_gitlab: FakeGitLab) -> None:
+def test_merge_when_pipeline_succeeds_at_the_reviewed_sha(
+    tmp_path: Path, fake_gitlab: FakeGitLab
+) -> None:
     mr = fake_gitlab.mrs[1]
     mr.pipeline_status = "running"
     fake_gitlab.files[(mr.base_sha, ".prbot.yml")] = (
