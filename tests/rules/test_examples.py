@@ -78,7 +78,12 @@ def test_dependency_bump_automerge() -> None:
     p = plan(pipe, green)
     assert p.kinds() == ("label", "approve", "merge")
     merge = next(a for a in p.actions if a.kind == "merge")
-    assert merge.params == {"method": "squash", "delete_branch": True, "when_pipeline_succeeds": False, "sha": SHA}
+    assert merge.params == {
+        "method": "squash",
+        "delete_branch": True,
+        "when_pipeline_succeeds": False,
+        "sha": SHA,
+    }
     assert p.label_changes() == (("dependencies",), ())
     # A human's PR with the same files: no approve or merge, reviewers requested instead.
     human = plan(pipe, ctx(author="mallory", files=("requirements.txt",), check_success={"ci"}))
