@@ -15,14 +15,17 @@ from __future__ import annotations
 import base64
 import json
 import re
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 import pytest
+
+from tests.fakes._server import FakeForgeServer
+from tests.fakes._server import Fault as Fault
+from tests.fakes._server import Recorded as Recorded
+from tests.fakes._server import Result as Result
 
 TOKEN = "bbat_faketoken0123456789abcdef"
 USERNAME = "ci-robot"
@@ -46,8 +49,6 @@ BOT = user("prbot-bot", 1)
 ALICE = user("alice", 2)
 BOB = user("bob", 3)
 CAROL = user("carol", 4)
-
-Result = tuple[int, Any, dict[str, str]]
 
 SAMPLE_DIFF = """\
 diff --git a/src/app.py b/src/app.py
@@ -101,26 +102,6 @@ class FakePR:
     task_polls: int = 2
 
 
-@dataclass
-class Fault:
-    method: str
-    pattern: re.Pattern[str]
-    status: int
-    headers: dict[str, str]
-    body: Any
-    times: int
-    after: bool
-
-
-@dataclass(frozen=True)
-class Recorded:
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]
-    json: Any
-
-
 def error(status: int, message: str, **extra: Any) -> Result:
     return status, {"type": "error", "error": {"message": message, **extra}}, {}
 
@@ -166,10 +147,16 @@ def commentable(text: str) -> tuple[set[int], set[int]]:
     return new_lines, old_lines
 
 
-class FakeBitbucket:
+class FakeBitbucket(FakeForgeServer):
     """The server object the ``fake_bitbucket`` fixture yields; all state is public for assertions."""
 
+    default_headers: ClassVar[dict[str, str]] = {
+        "X-RateLimit-Limit": "1000",
+        "X-RateLimit-Resource": "api-repo",
+    }
+
     def __init__(self, repo: str = "acme/widgets") -> None:
+        super().__init__(first_id=100)
         self.repo = repo
         self.tokens: dict[str, dict[str, Any]] = {TOKEN: BOT}
         self.passwords: dict[tuple[str, str], dict[str, Any]] = {(USERNAME, APP_PASSWORD): BOT}
@@ -183,19 +170,8 @@ class FakeBitbucket:
         self.files: dict[tuple[str, str], bytes] = {}
         self.tasks: dict[str, int] = {}
         self.fast_forward_allowed = True
-        self.requests: list[Recorded] = []
-        self.faults: list[Fault] = []
-        self._ids = 100
-        self._lock = threading.RLock()
         self._routes = self._route_table()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
-        self._httpd.daemon_threads = True
-        self._httpd.block_on_close = False
-        self.origin = f"http://127.0.0.1:{self._httpd.server_address[1]}"
         self.api_url = f"{self.origin}/2.0"
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
-        )
 
     # -- scripting --------------------------------------------------------------------------------
     def add_pr(self, pr_id: int = 1, **kw: Any) -> FakePR:
@@ -204,47 +180,8 @@ class FakeBitbucket:
         self.commits.update({pr.head, pr.base})
         return pr
 
-    def inject(
-        self,
-        method: str,
-        path: str,
-        status: int,
-        *,
-        headers: dict[str, str] | None = None,
-        body: Any = None,
-        times: int = 1,
-        after: bool = False,
-    ) -> None:
-        """The next ``times`` requests whose path matches the regex ``path`` get ``status``.
-
-        ``after=True`` applies the request first, then answers with the fault (a lost response).
-        """
-        if body is None:
-            body = {"type": "error", "error": {"message": f"scripted {status}"}}
-        self.faults.append(
-            Fault(method.upper(), re.compile(path), status, dict(headers or {}), body, times, after)
-        )
-
-    def calls(self, method: str | None = None, path: str = "") -> list[Recorded]:
-        return [
-            r
-            for r in self.requests
-            if (method is None or r.method == method) and re.search(path, r.path)
-        ]
-
-    def new_id(self) -> int:
-        with self._lock:
-            self._ids += 1
-            return self._ids
-
-    def start(self) -> FakeBitbucket:
-        self._thread.start()
-        return self
-
-    def close(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
+    def default_fault_body(self, status: int) -> Any:
+        return {"type": "error", "error": {"message": f"scripted {status}"}}
 
     # -- dispatch ---------------------------------------------------------------------------------
     def handle(self, method: str, raw_path: str, headers: dict[str, str], raw: bytes) -> Result:
@@ -255,22 +192,10 @@ class FakeBitbucket:
             body = json.loads(raw) if raw else None
         except ValueError:
             return error(400, "Request body is not valid JSON")
-        with self._lock:
-            self.requests.append(Recorded(method, path, query, headers, body))
-            fault = self._take_fault(method, path)
-        if fault and not fault.after:
-            return fault.status, fault.body, fault.headers
-        result = self._route(method, path, query, headers, body)
-        if fault:
-            return fault.status, fault.body, fault.headers
-        return result
-
-    def _take_fault(self, method: str, path: str) -> Fault | None:
-        for f in self.faults:
-            if f.times > 0 and f.method == method and f.pattern.search(path):
-                f.times -= 1
-                return f
-        return None
+        return self.record_and_route(
+            method, path, query, headers, body,
+            lambda: self._route(method, path, query, headers, body),
+        )  # fmt: skip
 
     def _who(self, auth: str) -> dict[str, Any] | None:
         scheme, _, cred = auth.partition(" ")
@@ -704,43 +629,6 @@ class FakeBitbucket:
 def _public(item: dict[str, Any]) -> dict[str, Any]:
     """An item without the fake's private bookkeeping keys (``_pr``)."""
     return {k: v for k, v in item.items() if not k.startswith("_")}
-
-
-def _make_handler(server: FakeBitbucket) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True
-
-        def _any(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b""
-            headers = {k.lower(): v for k, v in self.headers.items()}
-            status, body, extra = server.handle(self.command, self.path, headers, raw)
-            extra = dict(extra)
-            if isinstance(body, bytes):
-                data, ctype = body, extra.pop("Content-Type", "application/octet-stream")
-            elif body is None:
-                data, ctype = b"", "application/json"
-            else:
-                data, ctype = json.dumps(body).encode(), "application/json; charset=utf-8"
-            self.send_response(status)
-            if status not in (204, 304):
-                self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(data)))
-            self.send_header("X-RateLimit-Limit", "1000")
-            self.send_header("X-RateLimit-Resource", "api-repo")
-            for k, v in extra.items():
-                self.send_header(k, v)
-            self.end_headers()
-            if data:
-                self.wfile.write(data)
-
-        do_GET = do_POST = do_PUT = do_DELETE = _any
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return
-
-    return Handler
 
 
 @pytest.fixture

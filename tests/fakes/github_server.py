@@ -15,22 +15,23 @@ import base64
 import hashlib
 import json
 import re
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 import pytest
+
+from tests.fakes._server import FakeForgeServer
+from tests.fakes._server import Fault as Fault
+from tests.fakes._server import Recorded as Recorded
+from tests.fakes._server import Result as Result
 
 TOKEN = "ghs_faketoken0123456789abcdef"
 BOT = "github-actions[bot]"
 NOW = "2024-05-01T12:00:00Z"
 DOCS = "https://docs.github.com/rest"
 MAX_BODY = 65536
-
-Result = tuple[int, Any, dict[str, str]]
 
 SAMPLE_DIFF = """\
 diff --git a/src/app.py b/src/app.py
@@ -79,26 +80,6 @@ class FakePR:
     requested_reviewers: list[str] = field(default_factory=list)
     requested_teams: list[str] = field(default_factory=list)
     merge_commit_sha: str | None = None
-
-
-@dataclass
-class Fault:
-    method: str
-    pattern: re.Pattern[str]
-    status: int
-    headers: dict[str, str]
-    body: Any
-    times: int
-    after: bool
-
-
-@dataclass(frozen=True)
-class Recorded:
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    json: Any
 
 
 def _hunks(patch: str) -> tuple[dict[int, int], dict[int, int]]:
@@ -161,10 +142,13 @@ def diff_files(diff: str) -> list[dict[str, Any]]:
     return out
 
 
-class FakeGitHub:
+class FakeGitHub(FakeForgeServer):
     """The server object the ``fake_github`` fixture yields; all state is public for assertions."""
 
+    default_headers: ClassVar[dict[str, str]] = {"x-ratelimit-limit": "5000"}
+
     def __init__(self, repo: str = "octo/demo", prefix: str = "") -> None:
+        super().__init__()
         self.repo = repo
         self.prefix = prefix
         self.tokens: dict[str, str] = {TOKEN: BOT}
@@ -183,18 +167,8 @@ class FakeGitHub:
         self.issued_tokens: list[str] = []
         self.checks_forbidden = False
         self.actions_cannot_approve = False
-        self.requests: list[Recorded] = []
-        self.faults: list[Fault] = []
-        self._ids = 1000
-        self._lock = threading.RLock()
         self._routes = self._route_table()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
-        self._httpd.daemon_threads = True
-        self._httpd.block_on_close = False
-        self.api_url = f"http://127.0.0.1:{self._httpd.server_address[1]}{prefix}"
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
-        )
+        self.api_url = f"{self.origin}{prefix}"
 
     # -- scripting --------------------------------------------------------------------------------
     def add_pr(self, number: int = 1, **kw: Any) -> FakePR:
@@ -203,48 +177,19 @@ class FakeGitHub:
         self.refs.add(pr.head_ref)
         return pr
 
-    def inject(
-        self,
-        method: str,
-        path: str,
-        status: int,
-        *,
-        headers: dict[str, str] | None = None,
-        body: Any = None,
-        times: int = 1,
-        after: bool = False,
-    ) -> None:
-        """The next ``times`` requests whose path matches the regex ``path`` get ``status``.
+    def default_fault_body(self, status: int) -> Any:
+        return {"message": f"scripted {status}", "documentation_url": DOCS}
 
-        ``after=True`` applies the request first, then answers with the fault (a lost response).
-        """
-        if body is None:
-            body = {"message": f"scripted {status}", "documentation_url": DOCS}
-        self.faults.append(
-            Fault(method.upper(), re.compile(path), status, dict(headers or {}), body, times, after)
-        )
-
-    def calls(self, method: str | None = None, path: str = "") -> list[Recorded]:
-        return [
-            r
-            for r in self.requests
-            if (method is None or r.method == method) and re.search(path, r.path)
-        ]
-
-    def new_id(self) -> int:
-        with self._lock:
-            self._ids += 1
-            return self._ids
-
-    # -- lifecycle --------------------------------------------------------------------------------
-    def start(self) -> FakeGitHub:
-        self._thread.start()
-        return self
-
-    def close(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
+    def adjust_response(
+        self, method: str, headers: dict[str, str], status: int, data: bytes, extra: dict[str, str]
+    ) -> tuple[int, bytes]:
+        """Every GET 200 carries an ETag; a matching ``If-None-Match`` gets an empty 304."""
+        if method == "GET" and status == 200:
+            etag = '"' + hashlib.sha1(data).hexdigest() + '"'
+            extra.setdefault("ETag", etag)
+            if headers.get("if-none-match") == etag:
+                return 304, b""
+        return status, data
 
     # -- dispatch ---------------------------------------------------------------------------------
     def handle(self, method: str, raw_path: str, headers: dict[str, str], raw: bytes) -> Result:
@@ -257,22 +202,10 @@ class FakeGitHub:
             body = json.loads(raw) if raw else None
         except ValueError:
             return 400, {"message": "Problems parsing JSON"}, {}
-        with self._lock:
-            self.requests.append(Recorded(method, path, query, headers, body))
-            fault = self._take_fault(method, path)
-        if fault and not fault.after:
-            return fault.status, fault.body, fault.headers
-        result = self._route(method, path, query, headers, body)
-        if fault:
-            return fault.status, fault.body, fault.headers
-        return result
-
-    def _take_fault(self, method: str, path: str) -> Fault | None:
-        for f in self.faults:
-            if f.times > 0 and f.method == method and f.pattern.search(path):
-                f.times -= 1
-                return f
-        return None
+        return self.record_and_route(
+            method, path, query, headers, body,
+            lambda: self._route(method, path, query, headers, body),
+        )  # fmt: skip
 
     def _route(
         self, method: str, path: str, query: dict[str, str], headers: dict[str, str], body: Any
@@ -855,48 +788,6 @@ def _anchor_problem(c: Any, files: dict[str, dict[str, Any]]) -> str | None:
                 "Pull request review thread start line must be part of the same hunk as the line."
             )
     return None
-
-
-def _make_handler(server: FakeGitHub) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True
-
-        def _any(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b""
-            headers = {k.lower(): v for k, v in self.headers.items()}
-            status, body, extra = server.handle(self.command, self.path, headers, raw)
-            if isinstance(body, bytes):
-                data, ctype = body, extra.pop("Content-Type", "application/octet-stream")
-            elif isinstance(body, str):
-                data, ctype = body.encode(), extra.pop("Content-Type", "text/plain")
-            elif body is None:
-                data, ctype = b"", "application/json"
-            else:
-                data, ctype = json.dumps(body).encode(), "application/json; charset=utf-8"
-            if self.command == "GET" and status == 200:
-                etag = '"' + hashlib.sha1(data).hexdigest() + '"'
-                extra.setdefault("ETag", etag)
-                if headers.get("if-none-match") == etag:
-                    status, data = 304, b""
-            self.send_response(status)
-            if status not in (204, 304):
-                self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(data)))
-            self.send_header("x-ratelimit-limit", "5000")
-            for k, v in extra.items():
-                self.send_header(k, v)
-            self.end_headers()
-            if data:
-                self.wfile.write(data)
-
-        do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _any
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return
-
-    return Handler
 
 
 def b64(data: bytes) -> str:

@@ -15,14 +15,17 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 import pytest
+
+from tests.fakes._server import FakeForgeServer
+from tests.fakes._server import Fault as Fault
+from tests.fakes._server import Recorded as Recorded
+from tests.fakes._server import Result as Result
 
 TOKEN = "glpat-FAKEtoken0123456789"
 JOB_TOKEN = "glcbt-FAKEjobtoken98765"
@@ -38,8 +41,6 @@ START = "c" * 40
 BAD_POSITION = (
     '400 Bad request - Note {:line_code=>["can\'t be blank", "must be a valid line code"]}'
 )
-
-Result = tuple[int, Any, dict[str, str]]
 
 #: Per-file ``diff`` texts (hunks only, as the ``/diffs`` endpoint returns them).
 APP_DIFF = """\
@@ -110,26 +111,6 @@ class FakeMR:
     conflicts: bool = False
 
 
-@dataclass
-class Fault:
-    method: str
-    pattern: re.Pattern[str]
-    status: int
-    headers: dict[str, str]
-    body: Any
-    times: int
-    after: bool
-
-
-@dataclass(frozen=True)
-class Recorded:
-    method: str
-    path: str  # as sent, still URL-encoded
-    query: dict[str, str]
-    headers: dict[str, str]
-    json: Any
-
-
 def line_kinds(diff: str) -> tuple[set[int], set[int], set[tuple[int, int]]]:
     """(added new lines, removed old lines, context (old, new) pairs) of one file's hunks."""
     added: set[int] = set()
@@ -156,10 +137,17 @@ def line_kinds(diff: str) -> tuple[set[int], set[int], set[tuple[int, int]]]:
     return added, removed, context
 
 
-class FakeGitLab:
+class FakeGitLab(FakeForgeServer):
     """The server object the ``fake_gitlab`` fixture yields; all state is public for assertions."""
 
+    default_headers: ClassVar[dict[str, str]] = {
+        "RateLimit-Limit": "2000",
+        "RateLimit-Remaining": "1999",
+    }
+    json_content_type: ClassVar[str] = "application/json"
+
     def __init__(self, project: str = PROJECT, project_id: int = PROJECT_ID) -> None:
+        super().__init__()
         self.project = project
         self.project_id = project_id
         self.users: dict[str, int] = {BOT: BOT_ID, "alice": 10, "bob": 11, "carol": 12}
@@ -178,18 +166,8 @@ class FakeGitLab:
         self.cannot_merge: set[str] = set()  # usernames without merge permission
         self.link_header = True  # False: paginate with ``x-next-page`` only
         self._path = ""
-        self.requests: list[Recorded] = []
-        self.faults: list[Fault] = []
-        self._ids = 1000
-        self._lock = threading.RLock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
-        self._httpd.daemon_threads = True
-        self._httpd.block_on_close = False
-        self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
+        self.url = self.origin
         self.api_url = f"{self.url}/api/v4"
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
-        )
 
     # -- scripting --------------------------------------------------------------------------------
     def add_mr(self, iid: int = 1, **kw: Any) -> FakeMR:
@@ -202,48 +180,11 @@ class FakeGitLab:
         self.notes.append(note)
         return int(note["id"])
 
-    def inject(
-        self,
-        method: str,
-        path: str,
-        status: int,
-        *,
-        headers: dict[str, str] | None = None,
-        body: Any = None,
-        times: int = 1,
-        after: bool = False,
-    ) -> None:
-        """The next ``times`` requests whose (encoded) path matches the regex get ``status``."""
-        if body is None:
-            body = {"message": f"{status} scripted"}
-        self.faults.append(
-            Fault(method.upper(), re.compile(path), status, dict(headers or {}), body, times, after)
-        )
-
-    def calls(self, method: str | None = None, path: str = "") -> list[Recorded]:
-        return [
-            r
-            for r in self.requests
-            if (method is None or r.method == method) and re.search(path, r.path)
-        ]
+    def default_fault_body(self, status: int) -> Any:
+        return {"message": f"{status} scripted"}
 
     def mr_notes(self, iid: int = 1) -> list[dict[str, Any]]:
         return [n for n in self.notes if n["_mr"] == iid]
-
-    def new_id(self) -> int:
-        with self._lock:
-            self._ids += 1
-            return self._ids
-
-    # -- lifecycle --------------------------------------------------------------------------------
-    def start(self) -> FakeGitLab:
-        self._thread.start()
-        return self
-
-    def close(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
 
     # -- dispatch ---------------------------------------------------------------------------------
     def handle(self, method: str, raw_path: str, headers: dict[str, str], raw: bytes) -> Result:
@@ -254,22 +195,13 @@ class FakeGitLab:
             body = json.loads(raw) if raw else {}
         except ValueError:
             return 400, {"message": "400 Bad request - invalid JSON"}, {}
-        with self._lock:
-            self.requests.append(Recorded(method, path, query, headers, body))
-            fault = self._take_fault(method, path)
-        if fault and not fault.after:
-            return fault.status, fault.body, fault.headers
-        with self._lock:
-            self._path = path
-            result = self._route(method, path, query, headers, body)
-        return (fault.status, fault.body, fault.headers) if fault else result
 
-    def _take_fault(self, method: str, path: str) -> Fault | None:
-        for f in self.faults:
-            if f.times > 0 and f.method == method and f.pattern.search(path):
-                f.times -= 1
-                return f
-        return None
+        def route() -> Result:
+            with self._lock:
+                self._path = path
+                return self._route(method, path, query, headers, body)
+
+        return self.record_and_route(method, path, query, headers, body, route)
 
     def _who(self, headers: dict[str, str]) -> tuple[str, str] | None:
         if "private-token" in headers:
@@ -697,39 +629,6 @@ class FakeGitLab:
 
 def _public(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{k: v for k, v in item.items() if not k.startswith("_")} for item in items]
-
-
-def _make_handler(server: FakeGitLab) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True
-
-        def _any(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b""
-            headers = {k.lower(): v for k, v in self.headers.items()}
-            status, body, extra = server.handle(self.command, self.path, headers, raw)
-            extra = dict(extra)
-            if isinstance(body, bytes):
-                data, ctype = body, extra.pop("Content-Type", "application/octet-stream")
-            else:
-                data, ctype = json.dumps(body).encode(), "application/json"
-            self.send_response(status)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(data)))
-            self.send_header("RateLimit-Limit", "2000")
-            self.send_header("RateLimit-Remaining", "1999")
-            for k, v in extra.items():
-                self.send_header(k, v)
-            self.end_headers()
-            self.wfile.write(data)
-
-        do_GET = do_POST = do_PUT = do_DELETE = _any
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return
-
-    return Handler
 
 
 @pytest.fixture
