@@ -18,7 +18,8 @@ from prbot.platforms.base import (
     ReviewEvent,
 )
 from prbot.platforms.github import GitHubPlatform, github_client
-from prbot.platforms.github_format import synthesise_diff, truncate
+from prbot.platforms.github_format import synthesise_diff
+from prbot.platforms.writes import truncate
 from tests.fakes import github_server
 from tests.fakes.github_server import BOT, TOKEN, FakeGitHub, b64
 

@@ -18,7 +18,7 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from prbot.http import AmbiguousWrite, HttpStatusError
+from prbot.http import HttpStatusError
 from prbot.platforms.base import (
     REVIEW_MARKER,
     SUMMARY_MARKER,
@@ -29,7 +29,7 @@ from prbot.platforms.base import (
     WriteResult,
     finding_marker,
 )
-from prbot.platforms.github_format import truncate
+from prbot.platforms.writes import post_once, truncate
 
 if TYPE_CHECKING:
     import httpx
@@ -145,14 +145,22 @@ class CommentWriter:
         if inline:
             body["inline"] = inline
         path = f"{self._pr_path}/comments"
-        try:
-            created = self._client.json_of(self._req("POST", path, json=body, ok={201}))
-        except AmbiguousWrite:
+
+        def existing() -> dict[str, Any] | None:
             self._comments = None
-            for c in self._comment_list():
-                if key in from_bitbucket(_raw(c)) and self._own(c):
-                    return c
-            created = self._client.json_of(self._req("POST", path, json=body, ok={201}))
+            return next(
+                (
+                    c
+                    for c in self._comment_list()
+                    if key in from_bitbucket(_raw(c)) and self._own(c)
+                ),
+                None,
+            )
+
+        resp, found = post_once(lambda: self._req("POST", path, json=body, ok={201}), existing)
+        if found is not None:
+            return found
+        created = self._client.json_of(resp)
         if isinstance(created, dict):
             self._comment_list().append(created)
             return created

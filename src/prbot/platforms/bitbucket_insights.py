@@ -32,7 +32,7 @@ from prbot.platforms.base import (
     PullRequest,
     WriteResult,
 )
-from prbot.platforms.github_format import short
+from prbot.platforms.writes import short
 
 if TYPE_CHECKING:
     from prbot.platforms.bitbucket import BitbucketPlatform

@@ -37,8 +37,8 @@ from prbot.platforms.base import (
 )
 from prbot.platforms.github_app import github_app_token
 from prbot.platforms.github_checks import checks_state, set_check
-from prbot.platforms.github_format import truncate
 from prbot.platforms.github_review import ReviewWriter
+from prbot.platforms.writes import post_once, truncate
 
 __all__ = ["API_URL", "GitHubPlatform", "github_app_token", "github_client"]
 
@@ -250,6 +250,10 @@ class GitHubPlatform(ReviewWriter):
         data = self._client.json_of(resp)
         return isinstance(data, dict) and data.get("state") == "active"
 
+    def _relist_issue_comments(self) -> None:
+        """Forget the cached comment list, so the next lookup asks the forge again."""
+        self._issue_comments = None
+
     # -- summary, labels, reviewers ---------------------------------------------------------------
     def upsert_summary(self, pr: PullRequest, body: str) -> WriteResult:
         start = self._client.calls
@@ -257,13 +261,10 @@ class GitHubPlatform(ReviewWriter):
         mine = self._find_summary(pr)
         if mine is None:
             path = f"{self._base}/issues/{pr.number}/comments"
-            try:
-                resp = self._req("POST", path, json={"body": full}, ok={201})
-            except AmbiguousWrite:
-                self._issue_comments = None
-                mine = self._find_summary(pr)
-                if mine is None:
-                    resp = self._req("POST", path, json={"body": full}, ok={201})
+            resp, mine = post_once(
+                lambda: self._req("POST", path, json={"body": full}, ok={201}),
+                lambda: self._relist_issue_comments() or self._find_summary(pr),
+            )
             if mine is None:
                 created = self._client.json_of(resp)
                 self._issue_comment_list(pr).append(created)
@@ -296,13 +297,10 @@ class GitHubPlatform(ReviewWriter):
         mine = self._find_marked(pr, marker)
         if mine is None:
             path = f"{self._base}/issues/{pr.number}/comments"
-            try:
-                resp = self._req("POST", path, json={"body": full}, ok={201})
-            except AmbiguousWrite:  # the comment may exist: look before posting again
-                self._issue_comments = None
-                mine = self._find_marked(pr, marker)
-                if mine is None:
-                    resp = self._req("POST", path, json={"body": full}, ok={201})
+            resp, mine = post_once(
+                lambda: self._req("POST", path, json={"body": full}, ok={201}),
+                lambda: self._relist_issue_comments() or self._find_marked(pr, marker),
+            )
             if mine is None:
                 created = self._client.json_of(resp)
                 self._issue_comment_list(pr).append(created)

@@ -17,7 +17,8 @@ from typing import Any
 from prbot.errors import PlatformError
 from prbot.http import AmbiguousWrite, ApiClient, HttpStatusError, RateLimitError
 from prbot.platforms.base import Annotation, CheckConclusion, CheckReport, ChecksState, WriteResult
-from prbot.platforms.github_format import MAX_CHECK_TEXT, MAX_STATUS_DESCRIPTION, short, truncate
+from prbot.platforms.github_format import MAX_CHECK_TEXT, MAX_STATUS_DESCRIPTION
+from prbot.platforms.writes import short, truncate
 
 ANNOTATION_BATCH = 50
 _LEVELS = {"notice": "notice", "warning": "warning", "failure": "failure",

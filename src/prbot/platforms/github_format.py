@@ -1,4 +1,4 @@
-"""Text GitHub needs from us in particular shapes: bodies under its limits, diffs from file lists.
+"""Text GitHub needs from us in particular shapes: check/status limits, diffs from file lists.
 
 Kept apart from the adapter because these are pure functions with their own edge cases (multi-byte
 truncation, renamed and binary files in a synthesised diff) and their own tests.
@@ -9,33 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-#: GitHub refuses comment/review bodies over 65536 characters; whether it counts characters or
-#: bytes is not documented, so stay under the limit in UTF-8 bytes, with a margin for the note.
-MAX_BODY_BYTES = 65_000
 #: Check-run ``output.summary`` / ``output.text`` limit.
 MAX_CHECK_TEXT = 65_535
 #: Commit status ``description`` limit (longer is a 422).
 MAX_STATUS_DESCRIPTION = 140
-
-
-def truncate(text: str, limit: int = MAX_BODY_BYTES, *, note: str | None = None) -> str:
-    """``text`` cut to at most ``limit`` UTF-8 bytes, ending with a note saying it was cut.
-
-    The head is kept (hidden markers live there); the cut never splits a character.
-    """
-    data = text.encode("utf-8")
-    if len(data) <= limit:
-        return text
-    omitted_hint = note or "\n\n… (truncated: the full report is in the job log)"
-    budget = max(0, limit - len(omitted_hint.encode("utf-8")))
-    head = data[:budget].decode("utf-8", "ignore")
-    return head + omitted_hint
-
-
-def short(text: str, limit: int) -> str:
-    """One line of at most ``limit`` characters (status descriptions, annotation titles)."""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def synthesise_diff(files: Iterable[Mapping[str, Any]]) -> bytes:

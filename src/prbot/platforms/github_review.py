@@ -25,7 +25,7 @@ from prbot.platforms.base import (
     WriteResult,
     finding_marker,
 )
-from prbot.platforms.github_format import truncate
+from prbot.platforms.writes import truncate
 
 if TYPE_CHECKING:
     import httpx

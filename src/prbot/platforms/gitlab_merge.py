@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from prbot.http import AmbiguousWrite, HttpStatusError
 from prbot.platforms.base import CheckConclusion, CheckReport, PullRequest, WriteResult
-from prbot.platforms.github_format import short
+from prbot.platforms.writes import short
 
 if TYPE_CHECKING:
     import httpx

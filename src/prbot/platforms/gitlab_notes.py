@@ -13,9 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from prbot.http import AmbiguousWrite
 from prbot.platforms.base import SUMMARY_MARKER, PullRequest, WriteResult
-from prbot.platforms.github_format import truncate
+from prbot.platforms.writes import post_once, truncate
 
 if TYPE_CHECKING:
     import httpx
@@ -56,6 +55,10 @@ class NoteWriter:
     def upsert_comment(self, pr: PullRequest, marker: str, body: str) -> WriteResult:
         return self._upsert(marker, body, "comment")
 
+    def _forget_notes(self) -> None:
+        """Drop the cached notes, so the next lookup asks GitLab again."""
+        self._notes = None
+
     def _find_note(self, marker: str) -> dict[str, Any] | None:
         candidates = [
             n
@@ -77,13 +80,10 @@ class NoteWriter:
         mine = self._find_note(marker)
         path = f"{self._mr}/notes"
         if mine is None:
-            try:
-                resp = self._req("POST", path, json={"body": full}, ok={201})
-            except AmbiguousWrite:
-                self._notes = None
-                mine = self._find_note(marker)
-                if mine is None:
-                    resp = self._req("POST", path, json={"body": full}, ok={201})
+            resp, mine = post_once(
+                lambda: self._req("POST", path, json={"body": full}, ok={201}),
+                lambda: self._forget_notes() or self._find_note(marker),
+            )
             if mine is None:
                 created = self._client.json_of(resp)
                 self._note_list().append(created)
