@@ -98,3 +98,43 @@ def test_comment_describe_notify_land_once(
     assert len(receiver.requests) == 1, "the notification must not be sent again"
     again = [w for w in second.json()["writes"] if w["action"] in ("comment", "describe")]
     assert again and all(w["skipped"] for w in again)
+
+
+def test_describe_with_a_model_keeps_human_text(
+    tmp_path: Path, fake_github: FakeGitHub, fake_model
+) -> None:
+    import json
+
+    pr = fake_github.prs[1]
+    pr.diff = DIFF
+    pr.body = "Human intro that must survive."
+    fake_github.files[(pr.base_sha, ".prbot.yml")] = (
+        b"version: 1\nrules:\n  - name: d\n    do:\n      describe: {}\n"
+    )
+
+    def answer(req):
+        if '"description"' in req.text and "findings" not in json.dumps(
+            req.body.get("response_format", {})
+        ):
+            return json.dumps({"description": "Adds a helper and a guide paragraph."})
+        return json.dumps({"summary": "", "findings": []})
+
+    fake_model.responder = answer
+    env = {
+        **_event(tmp_path, fake_github),
+        "PRBOT_MODEL": "openai/gpt-4o-mini",
+        "OPENAI_API_KEY": "sk-test",
+        "OPENAI_BASE_URL": fake_model.base_url,
+    }
+    run = prbot("run", "--json", cwd=tmp_path, env=env)
+    assert run.code == 0, run.err
+    assert pr.body.startswith("Human intro that must survive.")
+    assert START in pr.body and END in pr.body
+    assert "Adds a helper and a guide paragraph." in pr.body
+    assert "AKIAZ7QWERTY234ABCDE" not in "".join(r.text for r in fake_model.requests)
+    patches = len(fake_github.calls("PATCH", r"/pulls/1$"))
+    again = prbot("run", "--json", cwd=tmp_path, env=env)
+    assert again.code == 0, again.err
+    assert len(fake_github.calls("PATCH", r"/pulls/1$")) == patches, (
+        "unchanged description is not rewritten"
+    )
