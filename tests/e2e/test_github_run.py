@@ -350,6 +350,8 @@ def test_codeowners_approval_read_from_the_base_branch(
 
     approve("bob")
     first = prbot("run", "--json", cwd=tmp_path, env=env).json()
+    # The forge is asked about reviews once per run, not once per rule evaluation.
+    assert len(fake_github.calls("GET", "/reviews$")) == 1
     assert first["plan"]["matched"] == [], "docs/guide.md still lacks its owner's approval"
     approve("carol")
     second = prbot("run", "--json", cwd=tmp_path, env=env).json()

@@ -190,7 +190,8 @@ def run_pipeline(
             head_sha=pr.head_sha,
             url=pr.url,
         )
-        ctx0 = _context(pr, platform, pipeline, None, files=())
+        facts = _forge_facts(pr, platform, pipeline)
+        ctx0 = _context(pr, facts, None, files=())
         from prbot.rules.plan import plan as make_plan
         from prbot.rules.plan import review_phase
 
@@ -209,7 +210,10 @@ def run_pipeline(
             outcome.notes.append(note)
             recorder.event("info", message=note)
 
-        ctx = _context(pr, platform, pipeline, result, files=files)
+        codeowners = None
+        if _uses(pipeline, ("codeowners-approved",)):
+            codeowners = _codeowners_approved(platform, pr, files, set(facts.approved))
+        ctx = _context(pr, facts, result, files=files, codeowners=codeowners)
         plan = make_plan(pipeline, ctx)
         outcome.plan = plan
         recorder.event(
@@ -398,19 +402,20 @@ def _verdict(plan, result: ReviewResult) -> str:
     return verdict_for(result)
 
 
-def _context(
-    pr: PullRequest,
-    platform: Platform,
-    pipeline,
-    result: ReviewResult | None,
-    *,
-    files: tuple[str, ...],
-):
-    from prbot.rules.context import PRContext
+@dataclass(frozen=True)
+class ForgeFacts:
+    """What the rules ask the forge about a PR, fetched once per run (not once per evaluation)."""
 
+    approved: frozenset[str] = frozenset()
+    changes_requested: frozenset[str] = frozenset()
+    checks: Any = None
+    teams: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+
+def _forge_facts(pr: PullRequest, platform: Platform, pipeline) -> ForgeFacts:
+    """Only the calls some rule needs: fewer API calls per run."""
     approved: set[str] = set()
     changes: set[str] = set()
-    checks = None
     if _uses(
         pipeline, ("approved-reviews-by", "changes-requested-reviews-by", "codeowners-approved")
     ):
@@ -420,19 +425,30 @@ def _context(
                 latest[r.author.lower()] = r.state
         approved = {a for a, s in latest.items() if s == "APPROVED"}
         changes = {a for a, s in latest.items() if s == "CHANGES_REQUESTED"}
+    checks = None
     if _uses(pipeline, ("check-success", "check-failure", "check-pending")):
         checks = platform.checks_state(pr)
-    teams = {}
-    for team in _team_refs(pipeline):
-        teams[team] = (
-            frozenset({pr.author.lower()})
-            if pr.author and platform.is_team_member(team, pr.author)
-            else frozenset()
-        )
+    teams = {
+        team: frozenset({pr.author.lower()})
+        if pr.author and platform.is_team_member(team, pr.author)
+        else frozenset()
+        for team in _team_refs(pipeline)
+    }
+    return ForgeFacts(frozenset(approved), frozenset(changes), checks, teams)
+
+
+def _context(
+    pr: PullRequest,
+    facts: ForgeFacts,
+    result: ReviewResult | None,
+    *,
+    files: tuple[str, ...],
+    codeowners: bool | None = None,
+):
+    from prbot.rules.context import PRContext
+
+    checks = facts.checks
     counts = {s.value: (result.count(s) if result else 0) for s in Severity}
-    codeowners = None
-    if _uses(pipeline, ("codeowners-approved",)):
-        codeowners = _codeowners_approved(platform, pr, files, approved)
     return PRContext(
         now=datetime.now(timezone.utc),
         author=pr.author,
@@ -447,15 +463,15 @@ def _context(
         files=files,
         additions=pr.additions,
         deletions=pr.deletions,
-        approved_reviews_by=frozenset(approved),
-        changes_requested_reviews_by=frozenset(changes),
+        approved_reviews_by=facts.approved,
+        changes_requested_reviews_by=facts.changes_requested,
         check_success=checks.success if checks else frozenset(),
         check_failure=checks.failure if checks else frozenset(),
         check_pending=checks.pending if checks else frozenset(),
         mergeable=pr.mergeable,
         created_at=pr.created_at,
         updated_at=pr.updated_at,
-        teams=teams,
+        teams=facts.teams,
         codeowners_approved=codeowners,
         findings_by_severity=counts,
         finding_rules=frozenset(f.rule for f in result.all_findings) if result else frozenset(),
